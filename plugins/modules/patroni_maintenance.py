@@ -1,0 +1,131 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) pgha engineers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: patroni_maintenance
+short_description: Pause or resume Patroni's automatic failover (maintenance mode)
+version_added: 0.1.0
+description:
+  - Pauses or resumes a Patroni cluster with C(PATCH /config) setting C(pause) to V(true) or V(false).
+  - Reads C(GET /cluster) first and changes nothing when the cluster is already in the wanted state.
+  - While paused, Patroni neither fails over nor restarts PostgreSQL, so PostgreSQL can be handled by hand.
+author:
+  - pgha engineers
+options:
+  state:
+    description:
+      - V(paused) enters maintenance mode, V(resumed) leaves it.
+    type: str
+    choices: [paused, resumed]
+    required: true
+  wait:
+    description:
+      - Wait until C(GET /cluster) reports the wanted state.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait when O(wait=true).
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - pgha.cluster.patroni
+  - pgha.cluster.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+seealso:
+  - module: pgha.cluster.patroni_cluster_info
+'''
+
+EXAMPLES = r'''
+- name: Pause Patroni before working on PostgreSQL by hand
+  pgha.cluster.patroni_maintenance:
+    api_url: "{{ patroni_api_urls }}"
+    state: paused
+
+- name: Resume automatic failover
+  pgha.cluster.patroni_maintenance:
+    api_url: "{{ patroni_api_urls }}"
+    state: resumed
+'''
+
+RETURN = r'''
+paused:
+  description: Whether the cluster is paused at the end (predicted in check mode).
+  returned: always
+  type: bool
+  sample: true
+message:
+  description: Summary.
+  returned: always
+  type: str
+  sample: cluster paused
+diff:
+  description: Pause state before and after.
+  returned: when diff mode is on and something changed
+  type: dict
+  sample: {"before": {"paused": false}, "after": {"paused": true}}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+    PatroniApiError,
+    client_from_module,
+    fail_from_error,
+    is_paused,
+    patroni_common_argument_spec,
+    wait_until,
+)
+
+
+def main():
+    argument_spec = patroni_common_argument_spec()
+    argument_spec.update(
+        state=dict(type='str', choices=['paused', 'resumed'], required=True),
+        wait=dict(type='bool', default=True),
+        wait_timeout=dict(type='int', default=60),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = client_from_module(module)
+    p = module.params
+    want = p['state'] == 'paused'
+
+    try:
+        before = is_paused(client.fetch_cluster())
+    except PatroniApiError as e:
+        fail_from_error(module, e)
+    result = dict(changed=before != want, paused=want, message='cluster %s' % p['state'])
+    if not result['changed']:
+        result['message'] = 'cluster already %s' % p['state']
+        module.exit_json(**result)
+    if module._diff:
+        result['diff'] = dict(before=dict(paused=before), after=dict(paused=want))
+    if module.check_mode:
+        result['message'] = 'would set cluster %s' % p['state']
+        module.exit_json(**result)
+
+    try:
+        client.patch('/config', {'pause': want})
+        if p['wait']:
+            ok, error = wait_until(lambda: is_paused(client.fetch_cluster()) == want, p['wait_timeout'], interval=1.0)
+            if not ok:
+                module.fail_json(msg='pause=%s was written but the cluster does not report it after %ss%s'
+                                 % (want, p['wait_timeout'], '; last error: %s' % error if error else ''), **result)
+    except PatroniApiError as e:
+        fail_from_error(module, e, **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
