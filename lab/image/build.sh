@@ -83,9 +83,9 @@ chroot "$rootfs" locale-gen >>"$log" 2>&1 || true
 : > "$rootfs/etc/machine-id"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 
+# docker import of older engines takes no STOPSIGNAL: the lab sets stop_signal per container.
 tar -C "$rootfs" -c . | docker import \
     --change 'CMD ["/usr/local/sbin/pgha-lab-init"]' \
-    --change 'STOPSIGNAL SIGRTMIN+3' \
     --change 'ENV container=docker' \
     --change 'LABEL org.pgha.lab=image' \
     - "$image" >>"$log" 2>&1 || die "docker import failed; see $log"
