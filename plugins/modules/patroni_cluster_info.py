@@ -14,7 +14,7 @@ description:
   - Reads C(GET /cluster) from the Patroni REST API and returns members, leader, replicas and a health verdict.
   - Optionally also returns the dynamic configuration (C(GET /config)) and the timeline history (C(GET /history)).
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   include_config:
     description:

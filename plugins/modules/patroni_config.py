@@ -17,7 +17,7 @@ description:
   - After a change, reports the members that need a restart (RV(pending_restart)); restart them with
     M(pgha.cluster.patroni_restart).
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   config:
     description:

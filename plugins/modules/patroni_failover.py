@@ -16,7 +16,7 @@ description:
     because M(pgha.cluster.patroni_switchover) is the safe way to move it, unless O(force=true).
   - When O(candidate) already leads and is running, nothing is called and nothing changes.
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   candidate:
     description:
@@ -51,7 +51,7 @@ attributes:
   idempotent:
     support: full
 notes:
-  - Patroni's refusals are reported with its own reason in RV(msg) and the HTTP status in RV(status).
+  - Patroni's refusals are reported with its own reason in C(msg) and the HTTP status in C(status).
 seealso:
   - module: pgha.cluster.patroni_switchover
   - module: pgha.cluster.patroni_cluster_info

@@ -15,7 +15,7 @@ description:
   - Reads C(GET /cluster) first and changes nothing when the cluster is already in the wanted state.
   - While paused, Patroni neither fails over nor restarts PostgreSQL, so PostgreSQL can be handled by hand.
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   state:
     description:

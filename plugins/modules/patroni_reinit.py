@@ -16,7 +16,7 @@ description:
   - Refuses to act on the leader.
   - This is an action, so it always reports a change.
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   member:
     description:
@@ -157,7 +157,8 @@ def main():
     try:
         answer = client.post('/reinitialize', {'force': p['force']}, endpoint=url, timeout=blocking_timeout(p))
     except PatroniApiError as e:
-        fail_from_error(module, e, **dict(result, changed=False))
+        result['changed'] = False
+        fail_from_error(module, e, **result)
     result['message'] = str(answer).strip() if answer else 'reinitialize started'
 
     if p['wait']:

@@ -16,7 +16,7 @@ description:
   - Replicas are restarted one at a time, the leader last; after each restart the module waits until the
     member is running (leader) or streaming (replica) again before going on.
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   member:
     description:

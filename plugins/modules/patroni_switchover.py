@@ -15,7 +15,7 @@ description:
   - Reads C(GET /cluster) first. When the wanted candidate already leads, nothing is called and nothing changes.
   - After the switchover, reads C(GET /cluster) again and reports the member that actually leads.
 author:
-  - pgha engineers
+  - pgha engineers (@pgha)
 options:
   candidate:
     description:
@@ -67,7 +67,7 @@ attributes:
       - Idempotent when O(candidate) is given. Without it, every run switches over to another replica.
 notes:
   - Patroni refuses a switchover for many reasons (no healthy candidate, leader mismatch, synchronous mode,
-    maintenance mode, ...). The module fails with Patroni's own reason in RV(msg) and the HTTP status in RV(status).
+    maintenance mode, ...). The module fails with Patroni's own reason in C(msg) and the HTTP status in RV(status).
   - When Patroni answers C(Switchover status unknown) (HTTP 503) the switchover may still complete; re-read the
     cluster with M(pgha.cluster.patroni_cluster_info) before retrying.
 seealso:
