@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The test suite. With no argument it runs every tier:
+#   lint      yamllint and ansible-lint (production profile)
+#   unit      pytest for plugins/
+#   sanity    ansible-test sanity for plugins/ and ansible-doc for every module
+#   molecule  every Molecule scenario (real containers: needs a Docker engine)
+#
+#   scripts/test.sh            all tiers
+#   scripts/test.sh quick      lint, unit and sanity (no containers)
+#   scripts/test.sh molecule [scenario...]
+#   scripts/test.sh lint|unit|sanity
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+cd "$PGHA_ROOT"
+ensure_venv
+
+run_lint() {
+    say "tier lint"
+    yamllint -s .
+    ansible-lint --profile production
+}
+run_unit() { say "tier unit"; "$PGHA_ROOT/scripts/unit.sh"; }
+run_sanity() { say "tier sanity"; "$PGHA_ROOT/scripts/sanity.sh"; }
+run_molecule() {
+    ensure_docker; ensure_debootstrap
+    local scenarios=("$@") s start failed=()
+    if [ ${#scenarios[@]} -eq 0 ]; then
+        # default first: it is the quickest proof that the cluster deploys.
+        scenarios=(default)
+        for s in molecule/*/molecule.yml; do
+            s=$(basename "$(dirname "$s")")
+            [ "$s" = default ] || scenarios+=("$s")
+        done
+    fi
+    for s in "${scenarios[@]}"; do
+        say "tier molecule: scenario $s"
+        start=$(date +%s)
+        if molecule test -s "$s"; then
+            say "scenario $s passed in $(( $(date +%s) - start )) s"
+        else
+            say "scenario $s FAILED after $(( $(date +%s) - start )) s"
+            failed+=("$s")
+        fi
+    done
+    [ ${#failed[@]} -eq 0 ] || die "failed scenarios: ${failed[*]}"
+}
+
+tier=${1:-all}
+shift || true
+case $tier in
+    all) run_lint; run_unit; run_sanity; run_molecule ;;
+    quick) run_lint; run_unit; run_sanity ;;
+    lint) run_lint ;;
+    unit) run_unit ;;
+    sanity) run_sanity ;;
+    molecule) run_molecule "$@" ;;
+    *) die "unknown tier '$tier': use all, quick, lint, unit, sanity or molecule" ;;
+esac
+say "tests passed ($tier)"
