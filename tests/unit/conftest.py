@@ -150,7 +150,8 @@ def run_module():
 
     def run(module, args, check_mode=False, diff=False):
         args = dict(args)
-        args.setdefault('api_url', [N1])
+        if 'endpoints' not in args:
+            args.setdefault('api_url', [N1])
         args['_ansible_check_mode'] = check_mode
         args['_ansible_diff'] = diff
         with patch_module_args(args), \
