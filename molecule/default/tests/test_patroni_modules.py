@@ -53,7 +53,8 @@ def test_switchover_to_a_named_replica_then_nothing_to_do(node):
 
 
 def test_unknown_candidate_names_the_members(node):
-    result = run(node, "pgha.cluster.patroni_switchover", "candidate=no-such-node")
-    assert result.get("failed")
+    with pytest.raises(node.ansible.AnsibleException) as refused:
+        run(node, "pgha.cluster.patroni_switchover", "candidate=no-such-node")
+    message = refused.value.result["msg"]
     for name in NODES:
-        assert name in result["msg"]
+        assert name in message
