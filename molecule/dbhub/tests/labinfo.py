@@ -1,0 +1,41 @@
+"""Where the dbhub scenario's hosts are, read from its own inventory."""
+
+import os
+
+import requests
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIO = os.path.dirname(HERE)
+PROJECT = os.environ.get("MOLECULE_PROJECT_DIRECTORY", os.path.dirname(os.path.dirname(SCENARIO)))
+INVENTORY = os.path.join(SCENARIO, "inventory", "hosts.yml")
+
+
+def inventory():
+    with open(INVENTORY, encoding="utf-8") as f:
+        return yaml.safe_load(f)["all"]
+
+
+INV = inventory()
+DBHUB_ADDRESS = INV["children"]["dbhub"]["hosts"]["dbhub"]["pgha_node_address"]
+PATRONI = {name: h["pgha_node_address"] for name, h in INV["children"]["patroni"]["hosts"].items()}
+DBHUB_URL = "http://%s:9090" % DBHUB_ADDRESS
+
+
+def secret(name):
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "lab", "secrets", name)
+    with open(path, encoding="utf-8") as f:
+        return f.read().split()[0]
+
+
+def cluster():
+    for address in PATRONI.values():
+        try:
+            return requests.get("http://%s:8008/cluster" % address, timeout=5).json()
+        except requests.RequestException:
+            continue
+    raise AssertionError("no Patroni member answered GET /cluster")
+
+
+def leader():
+    return next(m["name"] for m in cluster()["members"] if m["role"] == "leader")
