@@ -109,9 +109,9 @@ def test_write_through_readonly_source_is_refused(mcp):
 
 # --- a real browser -----------------------------------------------------
 
-@pytest.mark.skipif(browser.chromium_path() is None,
-                    reason="chromium missing: run scripts/install_test_browser.sh")
 def test_workbench_in_chromium():
+    # Fail, not skip: CI must prove the Workbench in a real browser.
+    assert browser.chromium_path(), "chromium missing: run scripts/install_test_browser.sh"
     # Wait for the Workbench to list every configured source (its JavaScript
     # fetches /api/sources after the page loads).
     deadline = time.monotonic() + 90
