@@ -299,7 +299,7 @@ def main():
                 p['stanza'], result['status'].get('message')), **result)
     error = check_targets(window, now, p['target_time'], p['target_lsn'])
     if error and (p['target_time'] or p['target_lsn'] or p['require_backup']):
-        module.fail_json(msg=error, **result)
+        module.fail_json(msg=error, window=window, table=table)
     module.exit_json(**result)
 
 
