@@ -17,7 +17,7 @@ def inventory():
 
 
 INV = inventory()
-DBHUB_ADDRESS = INV["children"]["dbhub"]["hosts"]["dbhub"]["pgha_node_address"]
+DBHUB_ADDRESS = INV["children"]["dbhub"]["hosts"]["dbhub-1"]["pgha_node_address"]
 PATRONI = {name: h["pgha_node_address"] for name, h in INV["children"]["patroni"]["hosts"].items()}
 DBHUB_URL = "http://%s:9090" % DBHUB_ADDRESS
 

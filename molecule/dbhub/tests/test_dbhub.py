@@ -21,7 +21,7 @@ from mcp_client import McpClient, first_row
 ARTIFACTS = os.path.join(PROJECT, "tests", "output", "dbhub")
 SOURCES = ("primary", "replica")
 
-testinfra_hosts = ["dbhub"]
+testinfra_hosts = ["dbhub-1"]
 
 
 @pytest.fixture(scope="module")

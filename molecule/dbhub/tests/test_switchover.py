@@ -12,7 +12,7 @@ import requests
 from mcp_client import McpClient, first_row
 from labinfo import DBHUB_URL, PATRONI, leader, secret
 
-testinfra_hosts = ["dbhub"]
+testinfra_hosts = ["dbhub-1"]
 
 
 def test_primary_source_follows_a_switchover(host):
