@@ -374,17 +374,32 @@ def cmd_analyze(cfg, extra):
             if w["t"] >= fault and w["leader"] != res["leader_before"]:
                 res["new_leader_after_s"] = round(w["t"] - fault, 3)
                 break
+    # Rejoin: the broken member streams again after the heal (or the fault). The DCS may
+    # still show the old "streaming" state for a moment, so when the watcher saw the
+    # member down after the fault, only a later "streaming" counts.
     res["rejoin_s"] = None
+    res["all_streaming_after_s"] = None
     ref = heal or fault
     if target and ref:
-        for w in watch:
+        samples = [w for w in watch if w["t"] >= ref]
+        went_down = next((i for i, w in enumerate(w2 for w2 in watch if w2["t"] >= fault)
+                          if (w["members"].get(target) or {}).get("state") != "streaming"
+                          and w.get("leader") != target), None) if fault else None
+        for w in samples:
             m = w["members"].get(target) or {}
-            if w["t"] >= ref and m.get("state") == "streaming":
+            if went_down is not None:
+                down_t = [w2 for w2 in watch if w2["t"] >= fault][went_down]["t"]
+                if w["t"] <= down_t:
+                    continue
+            if m.get("state") == "streaming":
                 res["rejoin_s"] = round(w["t"] - ref, 3)
                 break
-            if w["t"] >= ref and w.get("leader") == target and target == res["leader_after"] and target != res["leader_before"]:
-                # The broken member leads again (for example after a full restart).
-                res["rejoin_s"] = round(w["t"] - ref, 3)
+        # The whole cluster back: a running leader and every other member streaming.
+        for w in samples:
+            ms = w["members"]
+            if w.get("leader") and len(ms) == len(cfg["members"]) and all(
+                    v.get("state") == "streaming" for k, v in ms.items() if k != w["leader"]):
+                res["all_streaming_after_s"] = round(w["t"] - ref, 3)
                 break
     res["run_seconds"] = round(end - started, 1) if started else None
     res["last_errors"] = [e["error"] for e in errors[-3:]]
