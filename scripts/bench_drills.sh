@@ -7,8 +7,10 @@
 #
 # Env: PGHA_BENCH_PROFILES ("default fast"), PGHA_BENCH_RUNS (3),
 #      PGHA_BENCH_DRILLS ("switchover crash-primary isolate-primary").
-# Each profile is applied through site.yml (Patroni's dynamic configuration,
-# no restart), then the drills run one at a time. Extra args go to ansible-playbook.
+# Each profile is applied to the live cluster through Patroni's dynamic
+# configuration (pgha.cluster.patroni_config, the same PATCH /config that
+# site.yml sends; no restart), then the drills run one at a time.
+# Extra args go to ansible and ansible-playbook (for example -i INVENTORY).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -24,9 +26,17 @@ out=reports/bench-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 
 for p in $profiles; do
-    say "profile $p: applying it with site.yml"
-    ansible-playbook site.yml "${args[@]}" -e patroni_timing_profile="$p" >"$out/site-$p.log" 2>&1 \
-        || die "site.yml failed for profile $p (see $out/site-$p.log)"
+    case $p in
+        default) timing='{"ttl": 30, "loop_wait": 10, "retry_timeout": 10}' ;;
+        fast) timing='{"ttl": 20, "loop_wait": 5, "retry_timeout": 5}' ;;
+        *) die "unknown profile $p: use default or fast" ;;
+    esac
+    say "profile $p: $timing"
+    # shellcheck disable=SC2016  # Jinja, expanded by ansible
+    ansible localhost "${args[@]}" -m pgha.cluster.patroni_config -a '{"api_url": "{{ groups.patroni | map(\"extract\", hostvars, \"pgha_node_address\") | map(\"regex_replace\", \"^(.*)$\", \"http://\\1:8008\") | list }}", "api_username": "{{ patroni_restapi_username | default(\"patroni\") }}", "api_password": "{{ patroni_restapi_password }}", "config": '"$timing"'}' \
+        >"$out/config-$p.log" 2>&1 || die "could not apply profile $p (see $out/config-$p.log)"
+    # Let every member pick up the new loop_wait before measuring.
+    sleep 12
     for i in $(seq 1 "$runs"); do
         for d in $drills; do
             say "profile $p, run $i/$runs: $d"

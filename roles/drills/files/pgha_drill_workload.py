@@ -368,18 +368,29 @@ def cmd_analyze(cfg, extra):
         if not leaders or leaders[-1] != w["leader"]:
             leaders.append(w["leader"])
     res["leader_sequence"] = leaders
+    # New leader: counted from the moment writes stopped (the start of the longest gap of the
+    # main path) when that came after the fault, since the controller's fault time also holds
+    # Ansible's own overhead (a switchover module call takes seconds before its POST).
     res["new_leader_after_s"] = None
+    new_leader_t = None
+    outage_start = None
     if fault:
+        ts = [a["t"] for a in acks if a["path"] == main]
+        if ts:
+            gap, at = longest_gap(ts, min(ts), max(ts))
+            outage_start = at if at >= fault - 1 else None
         for w in seen:
             if w["t"] >= fault and w["leader"] != res["leader_before"]:
-                res["new_leader_after_s"] = round(w["t"] - fault, 3)
+                new_leader_t = w["t"]
+                res["new_leader_after_s"] = round(w["t"] - (outage_start or fault), 3)
                 break
+    res["outage_started_s_after_fault"] = round(outage_start - fault, 3) if outage_start and fault else None
     # Rejoin: the broken member streams again after the heal (or the fault). The DCS may
     # still show the old "streaming" state for a moment, so when the watcher saw the
     # member down after the fault, only a later "streaming" counts.
     res["rejoin_s"] = None
     res["all_streaming_after_s"] = None
-    ref = heal or fault
+    ref = heal or new_leader_t or fault
     if target and ref:
         samples = [w for w in watch if w["t"] >= ref]
         went_down = next((i for i, w in enumerate(w2 for w2 in watch if w2["t"] >= fault)
