@@ -81,7 +81,10 @@ done
 echo 'en_US.UTF-8 UTF-8' > "$rootfs/etc/locale.gen"
 chroot "$rootfs" locale-gen >>"$log" 2>&1 || true
 : > "$rootfs/etc/machine-id"
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+# Keep the package lists debootstrap fetched: a server has them, and an empty
+# list directory with a fresh timestamp makes `apt cache_valid_time` skip the
+# update that would fill it.
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb
 
 # docker import of older engines takes no STOPSIGNAL: the lab sets stop_signal per container.
 tar -C "$rootfs" -c . | docker import \
