@@ -1,4 +1,4 @@
-"""Where the dbhub scenario's hosts are, read from its own inventory."""
+"""Where the scenario's hosts are, read from its own inventory."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Verify HAProxy and DBHub on the dbhub scenario's cluster.
+"""Verify HAProxy and DBHub on the default scenario's cluster.
 
 The switchover lives in test_switchover.py, which runs after this module:
 pytest groups the tests that use testinfra's `host` fixture, so file order
