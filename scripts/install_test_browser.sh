@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install the real browser the dbhub Molecule scenario drives: Debian's
+# Install the real browser the default Molecule scenario drives: Debian's
 # chromium, run headless on the controller against the dbhub container.
-# CI calls this once before the Molecule scenarios; it is a no-op when
+# scripts/test.sh calls this before the Molecule scenarios; it is a no-op when
 # chromium is already there.
 set -euo pipefail
 

@@ -24,6 +24,9 @@ run_unit() { say "tier unit"; "$PGHA_ROOT/scripts/unit.sh"; }
 run_sanity() { say "tier sanity"; "$PGHA_ROOT/scripts/sanity.sh"; }
 run_molecule() {
     ensure_docker; ensure_debootstrap
+    # The default scenario drives a real browser against DBHub's Workbench.
+    "$PGHA_ROOT/scripts/install_test_browser.sh" >/dev/null \
+        || die "Chromium is missing: run scripts/install_test_browser.sh as root"
     local scenarios=("$@") s start failed=()
     if [ ${#scenarios[@]} -eq 0 ]; then
         # default first: it is the quickest proof that the cluster deploys.
