@@ -75,7 +75,8 @@ install -m 0755 "$here/pgha-lab-init" "$rootfs/usr/local/sbin/pgha-lab-init"
 # Containers have no consoles or hardware; these units only fail or wait there.
 for unit in getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
             systemd-firstboot.service systemd-remount-fs.service sys-kernel-debug.mount \
-            systemd-networkd-wait-online.service; do
+            systemd-networkd-wait-online.service systemd-ask-password-console.path \
+            systemd-ask-password-wall.path; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
 echo 'en_US.UTF-8 UTF-8' > "$rootfs/etc/locale.gen"
