@@ -3,7 +3,8 @@
 #   lint      yamllint and ansible-lint (production profile)
 #   unit      pytest for plugins/
 #   sanity    ansible-test sanity for plugins/ and ansible-doc for every module
-#   molecule  every Molecule scenario (real containers: needs a Docker engine)
+#   molecule  the Molecule scenarios default, backup, failover (real containers;
+#             PGHA_SCENARIOS="..." or arguments choose others, e.g. scale)
 #
 #   scripts/test.sh            all tiers
 #   scripts/test.sh quick      lint, unit and sanity (no containers)
