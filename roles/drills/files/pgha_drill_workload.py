@@ -39,6 +39,11 @@ except ImportError:  # analyze still reports why
 # committed locally but the client must not count it as durable.
 SYNCREP_CANCEL = ("already committed locally", "canceling wait for synchronous replication")
 
+# The timeline the primary writes on, as hex: the first 8 digits of the current WAL file name
+# (pg_walfile_name names it on the insertion timeline). Every promotion starts a new timeline,
+# so a member's writes on one timeline all belong to one term of leadership.
+TIMELINE_SQL = "substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"
+
 
 def now():
     return time.time()
@@ -105,15 +110,16 @@ def writer(cfg, path, counter, acks, errors, stop):
             with conn.cursor() as cur:
                 cur.execute(
                     "INSERT INTO {0} (run_id, id, path) VALUES (%s, %s, %s) "
-                    "RETURNING host(inet_server_addr()), inet_server_port()".format(table),
+                    "RETURNING host(inet_server_addr()), inet_server_port(), {1}".format(table, TIMELINE_SQL),
                     (cfg["run_id"], wid, path["name"]))
-                server, port = cur.fetchone()
+                server, port, tl = cur.fetchone()
             t1 = now()
             if syncrep_cancelled(conn):
                 errors.write({"t": t1, "path": path["name"], "op": "insert", "id": wid,
                               "error": "synchronous replication wait cancelled: not acknowledged"})
             else:
-                acks.write({"id": wid, "t0": t0, "t": t1, "path": path["name"], "server": server})
+                acks.write({"id": wid, "t0": t0, "t": t1, "path": path["name"], "server": server,
+                            "tl": int(tl, 16)})
         except Exception as e:
             errors.write({"t": now(), "path": path["name"], "op": "insert", "id": wid,
                           "error": str(e).strip()[:300]})
@@ -140,10 +146,12 @@ def prober(cfg, member, log, stop):
                 cur.execute("SELECT pg_is_in_recovery()")
                 in_recovery = cur.fetchone()[0]
                 if not in_recovery:
-                    cur.execute("INSERT INTO {0}_probe (run_id, member) VALUES (%s, %s)".format(cfg["table"]),
-                                (cfg["run_id"], member["name"]))
+                    cur.execute("INSERT INTO {0}_probe (run_id, member) VALUES (%s, %s) RETURNING ".format(cfg["table"])
+                                + TIMELINE_SQL, (cfg["run_id"], member["name"]))
+                    tl = cur.fetchone()[0]
                     accepted = not syncrep_cancelled(conn)
-                    log.write({"t0": t0, "t": now(), "member": member["name"], "accepted": accepted})
+                    log.write({"t0": t0, "t": now(), "member": member["name"], "accepted": accepted,
+                               "tl": int(tl, 16)})
         except Exception:
             if conn is not None:
                 try:
@@ -262,32 +270,41 @@ def longest_gap(times, start, end):
 
 
 def split_brain(acks, probes, by_addr):
-    """Members that accepted writes at overlapping times.
+    """Members that accepted writes at the same time.
 
-    Each member's acceptances are summarised by the first time one was surely committed
-    (the acknowledgement) and the last time one was surely still being accepted (the start
-    of the last acknowledged request). An earlier member still accepting after a later one
-    surely accepted means both took writes at once.
+    Every accepted write is an interval [t0, t]: it committed somewhere in between. The writes
+    of one member on one timeline belong to one term of leadership (a demoted member leads
+    again only after a promotion, and every promotion starts a new timeline), so the term
+    surely lasted at least from its first acknowledgement to the start of its last request.
+    Two terms of different members overlap, proven, when their sure spans meet or when a write
+    of one lies wholly inside the other's sure span. A primary that moves away and comes back
+    (rolling restarts) starts a new term and is no overlap; two primaries alternating writes
+    on their own timelines are one.
     """
-    spans = {}
+    terms = {}
     for a in acks:
-        name = by_addr.get(a["server"], a["server"])
-        s = spans.setdefault(name, {"first": a["t"], "last_start": a["t0"]})
-        s["first"] = min(s["first"], a["t"])
-        s["last_start"] = max(s["last_start"], a["t0"])
+        terms.setdefault((by_addr.get(a["server"], a["server"]), a.get("tl")), []).append((a["t0"], a["t"]))
     for p in probes:
-        if not p.get("accepted"):
-            continue
-        s = spans.setdefault(p["member"], {"first": p["t"], "last_start": p["t0"]})
-        s["first"] = min(s["first"], p["t"])
-        s["last_start"] = max(s["last_start"], p["t0"])
-    order = sorted(spans.items(), key=lambda kv: kv[1]["first"])
+        if p.get("accepted"):
+            terms.setdefault((p["member"], p.get("tl")), []).append((p["t0"], p["t"]))
+    sure = dict((k, (min(t for _, t in ev), max(t0 for t0, _ in ev))) for k, ev in terms.items())
+
+    def inside(writes, span):
+        return sum(1 for t0, t in writes if span[0] <= t0 and t <= span[1])
+
+    order = sorted(terms, key=lambda k: sure[k][0])
     found = []
-    for i, (a, sa) in enumerate(order):
-        for b, sb in order[i + 1:]:
-            if sa["last_start"] > sb["first"]:
-                found.append({"members": [a, b], "overlap_s": round(sa["last_start"] - sb["first"], 3)})
-    return found, sorted(spans)
+    for i, ka in enumerate(order):
+        for kb in order[i + 1:]:
+            if ka[0] == kb[0]:
+                continue
+            (sa, ea), (sb, eb) = sure[ka], sure[kb]
+            meet = round(min(ea, eb) - max(sa, sb), 3) if sa <= ea and sb <= eb else -1
+            writes = inside(terms[kb], sure[ka]) + inside(terms[ka], sure[kb])
+            if meet >= 0 or writes:
+                found.append({"members": [ka[0], kb[0]], "timelines": [ka[1], kb[1]],
+                              "overlap_s": max(meet, 0), "writes_inside_other_term": writes})
+    return found, sorted(set(k[0] for k in terms))
 
 
 def cmd_analyze(cfg, extra):

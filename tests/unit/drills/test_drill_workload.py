@@ -53,3 +53,46 @@ def test_cancelled_synchronous_commit_is_not_an_acknowledgement():
     assert w.syncrep_cancelled(c)
     assert c.notices == []
     assert not w.syncrep_cancelled(_Conn(['NOTICE:  relation exists, skipping\n']))
+
+
+def tl_ack(i, t0, t, server, tl):
+    return dict(ack(i, t0, t, server), tl=tl)
+
+
+def test_primary_moving_away_and_back_is_no_split_brain():
+    # A rolling restart: a leads on timeline 1, b on 2 after a switchover, a again on 3.
+    acks = [tl_ack(1, 0, 0.1, '10.0.0.1', 1), tl_ack(2, 1.0, 1.1, '10.0.0.1', 1),
+            tl_ack(3, 5.0, 5.1, '10.0.0.2', 2), tl_ack(4, 6.0, 6.1, '10.0.0.2', 2),
+            tl_ack(5, 9.0, 9.1, '10.0.0.1', 3), tl_ack(6, 10.0, 10.1, '10.0.0.1', 3)]
+    found, writers = w.split_brain(acks, [], ADDR)
+    assert found == []
+    assert writers == ['a', 'b']
+
+
+def test_two_primaries_alternating_writes_is_split_brain():
+    # The old primary keeps its timeline while the new one writes on the next: every write
+    # of each lies inside the other's term.
+    acks = []
+    for i in range(10):
+        acks.append(tl_ack(2 * i, i, i + 0.1, '10.0.0.1', 1))
+        acks.append(tl_ack(2 * i + 1, i + 0.5, i + 0.6, '10.0.0.2', 2))
+    found, _ = w.split_brain(acks, [], ADDR)
+    assert len(found) == 1
+    assert found[0]['members'] == ['a', 'b']
+    assert found[0]['timelines'] == [1, 2]
+    assert found[0]['overlap_s'] > 8
+    assert found[0]['writes_inside_other_term'] >= 18
+
+
+def test_single_write_of_another_primary_inside_a_term_is_split_brain():
+    acks = [tl_ack(1, 0, 0.1, '10.0.0.1', 1), tl_ack(2, 2.0, 2.1, '10.0.0.2', 2),
+            tl_ack(3, 4.0, 4.1, '10.0.0.1', 1)]
+    found, _ = w.split_brain(acks, [], ADDR)
+    assert found and found[0]['writes_inside_other_term'] == 1 and found[0]['overlap_s'] == 0
+
+
+def test_writes_whose_order_is_uncertain_prove_nothing():
+    # b's only write may have committed before a's first acknowledgement: no proof.
+    acks = [tl_ack(1, 0, 1.0, '10.0.0.1', 1), tl_ack(2, 0.5, 0.6, '10.0.0.2', 2),
+            tl_ack(3, 3.0, 3.1, '10.0.0.1', 1)]
+    assert w.split_brain(acks, [], ADDR)[0] == []
