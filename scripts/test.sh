@@ -3,8 +3,8 @@
 #   lint      yamllint and ansible-lint (production profile)
 #   unit      pytest for plugins/
 #   sanity    ansible-test sanity for plugins/ and ansible-doc for every module
-#   molecule  the Molecule scenarios default, backup, failover (real containers;
-#             PGHA_SCENARIOS="..." or arguments choose others, e.g. scale)
+#   molecule  the Molecule scenarios default, backup, failover, scale (real
+#             containers; PGHA_SCENARIOS="..." or arguments choose some)
 #
 #   scripts/test.sh            all tiers
 #   scripts/test.sh quick      lint, unit and sanity (no containers)
@@ -31,10 +31,7 @@ run_molecule() {
     local scenarios=("$@") s start failed=()
     if [ ${#scenarios[@]} -eq 0 ]; then
         # default first: it is the quickest proof that the cluster deploys.
-        # `scale` is not in the suite yet: its scale-out, scale-in and rolling
-        # operations pass, but its health-report check does not (issue 8);
-        # run it alone with `scripts/test.sh molecule scale`.
-        read -r -a scenarios <<< "${PGHA_SCENARIOS:-default backup failover}"
+        read -r -a scenarios <<< "${PGHA_SCENARIOS:-default backup failover scale}"
     fi
     for s in "${scenarios[@]}"; do
         say "tier molecule: scenario $s"
