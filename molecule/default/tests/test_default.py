@@ -68,21 +68,42 @@ def psql(host, sql, db="postgres", check=True):
     return cmd
 
 
+ETCDCTL = ("etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/pki/ca.crt "
+           "--cert=/etc/etcd/pki/server.crt --key=/etc/etcd/pki/server.key")
+
+
 def test_etcd_three_healthy_members_one_leader(hosts):
     node = hosts[NODES[0]]
-    health = node.run("etcdctl --endpoints=http://127.0.0.1:2379 endpoint health --cluster -w json")
+    health = node.run(ETCDCTL + " endpoint health --cluster -w json")
     assert health.rc == 0, health.stderr
     members = json.loads(health.stdout)
     assert len(members) == 3
     assert all(m["health"] for m in members), members
 
-    status = node.run("etcdctl --endpoints=http://127.0.0.1:2379 endpoint status --cluster -w json")
+    status = node.run(ETCDCTL + " endpoint status --cluster -w json")
     assert status.rc == 0, status.stderr
     statuses = json.loads(status.stdout)
     leaders = {s["Status"]["leader"] for s in statuses}
     assert len(leaders) == 1, statuses
     leader_id = leaders.pop()
     assert [s["Status"]["header"]["member_id"] for s in statuses].count(leader_id) == 1
+
+
+def test_etcd_speaks_only_tls_to_certificate_holders(hosts):
+    node = hosts[NODES[0]]
+    members = json.loads(node.run_expect([0], ETCDCTL + " member list -w json").stdout)["members"]
+    urls = [u for m in members for u in m["peerURLs"] + m["clientURLs"]]
+    assert urls and all(u.startswith("https://") for u in urls), urls
+    # Without a client certificate, or in plain text, etcd answers nothing.
+    no_cert = node.run("etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/pki/ca.crt "
+                       "--dial-timeout=3s --command-timeout=5s get /service --prefix --keys-only")
+    assert no_cert.rc != 0, no_cert.stdout
+    plain = node.run("etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=3s --command-timeout=5s "
+                     "get /service --prefix --keys-only")
+    assert plain.rc != 0, plain.stdout
+    # Patroni reaches etcd with its own client certificate.
+    config = node.file("/etc/patroni/config.yml").content_string
+    assert "protocol: https" in config and "cert: /etc/patroni/etcd-pki/client.crt" in config
 
 
 def test_one_patroni_leader_two_streaming_replicas(cluster):
