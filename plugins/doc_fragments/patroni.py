@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
-    # Matches patroni_common_argument_spec() in plugins/module_utils/patroni_api.py.
+    # Matches patroni_common_argument_spec() in plugins/module_utils/_patroni_api.py.
     DOCUMENTATION = r'''
 options:
   api_url:

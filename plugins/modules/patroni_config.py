@@ -105,7 +105,7 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     PatroniApiError,
     client_from_module,
     fail_from_error,

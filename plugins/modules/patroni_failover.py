@@ -94,7 +94,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     PatroniApiError,
     blocking_timeout,
     client_from_module,

@@ -90,7 +90,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     LEADER_ROLES,
     PatroniApiError,
     blocking_timeout,

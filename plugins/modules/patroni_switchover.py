@@ -138,7 +138,7 @@ from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     DEFAULT_MAX_LAG_BYTES,
     PatroniApiError,
     blocking_timeout,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ansible_collections.pgha.cluster.plugins.module_utils import patroni_api as pa
+from ansible_collections.pgha.cluster.plugins.module_utils import _patroni_api as pa
 
-from conftest import N1, N2, N3, SECRET, FakeResponse, cluster, member
+from helpers import N1, N2, N3, SECRET, FakeResponse, cluster, member
 
 
 def client(*endpoints, **kw):

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_failover as mod
 
-from conftest import N1, FakeResponse, cluster
+from helpers import N1, FakeResponse, cluster
 
 NO_LEADER = cluster(leader=None, pg_node_1={'state': 'stopped'})
 PROMOTED = cluster(leader='pg-node-2', pg_node_1={'state': 'stopped'})

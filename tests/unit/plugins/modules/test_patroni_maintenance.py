@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_maintenance as mod
 
-from conftest import N1, FakeResponse, cluster
+from helpers import N1, FakeResponse, cluster
 
 
 def paused():

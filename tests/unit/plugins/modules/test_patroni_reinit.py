@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_reinit as mod
 
-from conftest import N3, FakeResponse, cluster
+from helpers import N3, FakeResponse, cluster
 
 REBUILDING = cluster(pg_node_3={'state': 'creating replica', 'lag': 'unknown'})
 

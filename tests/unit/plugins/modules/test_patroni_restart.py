@@ -8,7 +8,7 @@ import requests
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_restart as mod
 
-from conftest import N1, N2, N3, FakeResponse, cluster
+from helpers import N1, N2, N3, FakeResponse, cluster
 
 ALL_PENDING = cluster(pg_node_1={'pending_restart': True}, pg_node_2={'pending_restart': True},
                       pg_node_3={'pending_restart': True})

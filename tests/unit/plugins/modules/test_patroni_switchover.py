@@ -8,7 +8,7 @@ import requests
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_switchover as mod
 
-from conftest import N1, N2, SECRET, FakeResponse, cluster
+from helpers import N1, N2, SECRET, FakeResponse, cluster
 
 BEFORE = cluster(leader='pg-node-1')
 AFTER = cluster(leader='pg-node-2')

@@ -17,7 +17,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible_collections.pgha.cluster.plugins.modules import pgbackrest_info as mod
 
-from conftest import ModuleExit, patch_module_args
+from helpers import run_main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, 'pgbackrest_info_full.json')) as f:
@@ -35,21 +35,10 @@ class FixedDatetime(datetime.datetime):
 
 def run(args, stdout=None, rc=0, stderr=''):
     stdout = json.dumps(REPORT) if stdout is None else stdout
-
-    def _exit(**kwargs):
-        raise ModuleExit(kwargs, False)
-
-    def _fail(**kwargs):
-        raise ModuleExit(kwargs, True)
-
-    with patch_module_args(dict(args)), \
-            mock.patch.object(basic.AnsibleModule, 'run_command', return_value=(rc, stdout, stderr)) as cmd, \
-            mock.patch.object(basic.AnsibleModule, 'exit_json', side_effect=_exit), \
-            mock.patch.object(basic.AnsibleModule, 'fail_json', side_effect=_fail), \
-            mock.patch.object(mod.datetime, 'datetime', FixedDatetime):
-        with pytest.raises(ModuleExit) as exc:
-            mod.main()
-    return exc.value.result, exc.value.failed, cmd
+    cmd = mock.MagicMock(return_value=(rc, stdout, stderr))
+    result, failed = run_main(mod, args, mock.patch.object(basic.AnsibleModule, 'run_command', cmd),
+                              mock.patch.object(mod.datetime, 'datetime', FixedDatetime))
+    return result, failed, cmd
 
 
 def test_report_table_and_window():

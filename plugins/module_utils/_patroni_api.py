@@ -5,7 +5,9 @@
 
 """Client for Patroni's REST API, shared by the pgha.cluster patroni_* modules.
 
-Private to this collection: the interface may change without notice.
+PRIVATE to the pgha.cluster collection (hence the leading underscore, as in community.docker):
+this is not a public API, and any name in it may change or go away in any release.
+Other collections and playbooks must not import it.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class PatroniApiError(Exception):
     """Patroni answered, but not with success."""
 
     def __init__(self, message, status=None, body=None, endpoint=None, method=None, path=None):
-        super(PatroniApiError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.body = body
@@ -71,7 +73,7 @@ class PatroniConnectionError(PatroniApiError):
     """No endpoint could be reached; `errors` holds (endpoint, reason) pairs."""
 
     def __init__(self, message, errors=None, method=None, path=None):
-        super(PatroniConnectionError, self).__init__(message, method=method, path=path)
+        super().__init__(message, method=method, path=path)
         self.errors = errors or []
 
 
@@ -101,7 +103,7 @@ def _body_text(body):
     return str(body).strip()
 
 
-class PatroniClient(object):
+class PatroniClient:
     def __init__(self, endpoints, username=None, password=None, ca_path=None, client_cert=None,
                  client_key=None, validate_certs=True, timeout=10):
         if not HAS_REQUESTS:

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The modules run by ansible-playbook against a small fake Patroni on 127.0.0.1.
 
+An integration test, not a unit test: scripts/unit.sh runs it through pytest.ini's testpaths.
+
 The other tests call main() with requests mocked; this one goes through Ansible's
 real module packaging, argument handling, no_log masking and HTTP on loopback.
 """
@@ -19,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import REPO, SECRET
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SECRET = 's3cr3t-Pa55word'
 
 PLAYBOOK = r'''
 - hosts: localhost
@@ -86,7 +89,7 @@ PLAYBOOK = r'''
 '''
 
 
-class FakePatroni(object):
+class FakePatroni:
     def __init__(self):
         self.leader = 'n1'
         self.config = {'ttl': 30, 'loop_wait': 10, 'postgresql': {'parameters': {'max_connections': 100}}}
