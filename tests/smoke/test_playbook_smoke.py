@@ -94,6 +94,7 @@ class FakePatroni:
         self.leader = 'n1'
         self.config = {'ttl': 30, 'loop_wait': 10, 'postgresql': {'parameters': {'max_connections': 100}}}
         self.pending = set()
+        self.restarts = 0
         self.lock = threading.Lock()
 
     def cluster(self, url):
@@ -147,6 +148,10 @@ def make_handler(state):
                     return self.reply(200, state.cluster(url))
                 if self.path == '/config':
                     return self.reply(200, state.config)
+                if self.path == '/patroni':
+                    # patroni_restart waits for a new postmaster_start_time after each restart.
+                    return self.reply(200, {'state': 'running', 'role': 'replica', 'replication_state': 'streaming',
+                                            'postmaster_start_time': '2026-12-01 10:00:%02d+00:00' % state.restarts})
             self.reply(404, 'not found')
 
         def do_PATCH(self):
@@ -179,6 +184,7 @@ def make_handler(state):
                     # Both fake members share one URL: restart clears one pending member per call.
                     if state.pending:
                         state.pending.discard(sorted(state.pending)[0])
+                    state.restarts += 1
                     return self.reply(200, 'restarted successfully')
             self.reply(404, 'not found')
 
