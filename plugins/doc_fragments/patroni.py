@@ -57,4 +57,8 @@ options:
     default: 10
 requirements:
   - requests
+attributes:
+  check_mode:
+    # Every patroni_* module is built by patroni_module(), which turns check mode on.
+    support: full
 '''

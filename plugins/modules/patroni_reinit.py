@@ -50,8 +50,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
   idempotent:
