@@ -118,46 +118,50 @@ def test_dead_leader_allows_failover(api, run_module, state):
 
 # --- the candidate's lag and synchronous state are checked before promoting ---
 
-def test_refuses_lagging_candidate(api, run_module):
-    api.cluster(cluster(leader=None, pg_node_1={'state': 'stopped'}, pg_node_2={'lag': 2 * 1024 * 1024}))
-    result, failed = run_module(mod, dict(candidate='pg-node-2'))
-    assert failed and result['changed'] is False
-    assert 'pg-node-2 lags 2097152 bytes' in result['msg'] and 'maximum_lag_bytes=1048576' in result['msg']
-    assert 'force=true' in result['msg']
+def refused(api, run_module, before, args, *words):
+    """The module refuses with each of `words` in its message, the override named, nothing posted."""
+    api.cluster(before)
+    result, failed = run_module(mod, args)
+    assert failed and result['changed'] is False, result
+    for word in words + ('force=true',):
+        assert word in result['msg'], result['msg']
     assert not api.sent('POST')
+
+
+def promotes(api, run_module, before, args, leader='pg-node-2'):
+    api.cluster(before, cluster(leader=leader, pg_node_1={'state': 'stopped'}))
+    api.add('POST', N1 + '/failover', FakeResponse(200, 'Successfully failed over to "%s"' % leader))
+    result, failed = run_module(mod, args)
+    assert not failed, result
+    assert result['changed'] is True and result['leader'] == leader
+
+
+def dead_leader(**overrides):
+    return cluster(leader=None, pg_node_1={'state': 'stopped'}, **overrides)
+
+
+LAGGING = dead_leader(pg_node_2={'lag': 2 * 1024 * 1024})
+UNKNOWN_LAG = dead_leader(pg_node_2={'lag': 'unknown'})
+SYNC = dead_leader(pg_node_3={'role': 'sync_standby'})
+
+
+def test_refuses_lagging_candidate(api, run_module):
+    refused(api, run_module, LAGGING, dict(candidate='pg-node-2'),
+            'pg-node-2 lags 2097152 bytes', 'maximum_lag_bytes=1048576')
 
 
 def test_lag_limit_can_be_raised(api, run_module):
-    lagging = cluster(leader=None, pg_node_1={'state': 'stopped'}, pg_node_2={'lag': 2 * 1024 * 1024})
-    api.cluster(lagging, PROMOTED)
-    api.add('POST', N1 + '/failover', FakeResponse(200, 'Successfully failed over to "pg-node-2"'))
-    result, failed = run_module(mod, dict(candidate='pg-node-2', maximum_lag_bytes=4 * 1024 * 1024))
-    assert not failed, result
+    promotes(api, run_module, LAGGING, dict(candidate='pg-node-2', maximum_lag_bytes=4 * 1024 * 1024))
 
 
 def test_refuses_unknown_lag_unless_forced(api, run_module):
-    unknown = cluster(leader=None, pg_node_1={'state': 'stopped'}, pg_node_2={'lag': 'unknown'})
-    api.cluster(unknown)
-    result, failed = run_module(mod, dict(candidate='pg-node-2'))
-    assert failed and 'lag of pg-node-2 is unknown' in result['msg'] and 'force=true' in result['msg']
-    assert not api.sent('POST')
-    api.cluster(unknown, PROMOTED)
-    api.add('POST', N1 + '/failover', FakeResponse(200, 'Successfully failed over to "pg-node-2"'))
-    result, failed = run_module(mod, dict(candidate='pg-node-2', force=True))
-    assert not failed, result
+    refused(api, run_module, UNKNOWN_LAG, dict(candidate='pg-node-2'), 'lag of pg-node-2 is unknown')
+    promotes(api, run_module, UNKNOWN_LAG, dict(candidate='pg-node-2', force=True))
 
 
 def test_synchronous_mode_needs_a_sync_standby(api, run_module):
-    sync = cluster(leader=None, pg_node_1={'state': 'stopped'}, pg_node_3={'role': 'sync_standby'})
-    api.cluster(sync)
-    result, failed = run_module(mod, dict(candidate='pg-node-2'))
-    assert failed and 'not a synchronous standby' in result['msg'] and 'pg-node-3' in result['msg']
-    assert 'force=true' in result['msg']
-    assert not api.sent('POST')
-    api.cluster(sync, cluster(leader='pg-node-3', pg_node_1={'state': 'stopped'}))
-    api.add('POST', N1 + '/failover', FakeResponse(200, 'Successfully failed over to "pg-node-3"'))
-    result, failed = run_module(mod, dict(candidate='pg-node-3'))
-    assert not failed, result
+    refused(api, run_module, SYNC, dict(candidate='pg-node-2'), 'not a synchronous standby', 'pg-node-3')
+    promotes(api, run_module, SYNC, dict(candidate='pg-node-3'), leader='pg-node-3')
 
 
 # --- Patroni's 503 "status unknown": poll GET /cluster for the outcome ---
