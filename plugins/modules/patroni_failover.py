@@ -191,7 +191,7 @@ def main():
         if not is_status_unknown(e):
             fail_from_error(module, e, **result)
         # Patroni stopped waiting for its own failover: the outcome shows in /cluster.
-        answer = e.body
+        answer = '%s leads; Patroni had answered: %s' % (name, e.body)
         if wait_for_leader(client, name, p['wait_timeout'])[0] is None:
             result['leader'] = leader_name(current_state(client) or {})
             fail_from_error(module, PatroniApiError(

@@ -278,8 +278,8 @@ def main():
     except PatroniApiError as e:
         if p['scheduled_at'] or not is_status_unknown(e):
             fail_from_error(module, e, **result)
-        status, answer = e.status, e.body
         outcome_of_unknown(module, client, e, candidate, result)
+        status, answer = e.status, '%s leads; Patroni had answered: %s' % (candidate, e.body)
     result['message'] = str(answer).strip() if answer else 'switchover requested (HTTP %s)' % status
     result['changed'] = True
 

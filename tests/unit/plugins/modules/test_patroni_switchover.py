@@ -209,6 +209,7 @@ def test_status_unknown_polls_until_candidate_leads(api, run_module):
     assert not failed, result
     assert result['changed'] is True and result['leader'] == 'pg-node-2'
     assert result['diff']['after'] == {'leader': 'pg-node-2'}
+    assert result['message'] == 'pg-node-2 leads; Patroni had answered: ' + UNKNOWN
     assert len(api.sent('POST')) == 1
 
 
