@@ -325,7 +325,8 @@ def run_json(module, argv, what):
 def segment_pushed(module, base, stanza, archive):
     """Epoch when the newest segment of `archive` reached the repository, or None when it is not listed."""
     segment = archive['max']
-    argv = base + ['--repo=%s' % ((archive.get('database') or {}).get('repo-key') or 1),
+    # --stanza too, so that repository options kept in the stanza's section apply.
+    argv = base + ['--stanza=%s' % stanza, '--repo=%s' % ((archive.get('database') or {}).get('repo-key') or 1),
                    '--filter=^%s' % segment, '--output=json',
                    'repo-ls', 'archive/%s/%s/%s' % (stanza, archive['id'], segment[:16])]
     listing = run_json(module, argv, 'repo-ls')
