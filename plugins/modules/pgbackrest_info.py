@@ -87,7 +87,7 @@ EXAMPLES = r'''
 - name: Refuse a target outside it
   ansible.builtin.assert:
     that: window.target_error is none
-    fail_msg: "{{ window.target_error }}"
+    fail_msg: "{{ window.target_error | default('', true) }}"
 '''
 
 RETURN = r'''
