@@ -46,9 +46,11 @@ mkdir -p "$dest"
 (
   cd "$repo"
   # Tracked plus untracked-but-not-ignored files, minus the .collections symlink
-  # (ansible-test rejects symlinks leaving the tree) and deleted files.
+  # (ansible-test rejects symlinks leaving the tree), a .venv symlink (a worktree's
+  # link to a shared venv escapes .gitignore's `.venv/`) and deleted files.
   git ls-files -co --exclude-standard -z \
     | grep -zv '^\.collections/' \
+    | grep -zvx '\.venv' \
     | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
     | xargs -0 cp --parents -t "$dest"
 )

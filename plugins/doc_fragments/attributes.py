@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # Modules add "support:" (and details) for each attribute themselves.
     DOCUMENTATION = r'''

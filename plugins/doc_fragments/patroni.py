@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
-    # Matches patroni_common_argument_spec() in plugins/module_utils/patroni_api.py.
+    # Matches patroni_common_argument_spec() in plugins/module_utils/_patroni_api.py.
     DOCUMENTATION = r'''
 options:
   api_url:
@@ -57,4 +57,8 @@ options:
     default: 10
 requirements:
   - requests
+attributes:
+  check_mode:
+    # Every patroni_* module is built by patroni_module(), which turns check mode on.
+    support: full
 '''

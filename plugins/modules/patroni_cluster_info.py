@@ -168,20 +168,17 @@ history:
   sample: [[1, 25623960, "no recovery target specified", "2026-01-01T10:00:00+00:00", "pg-node-1"]]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     DEFAULT_MAX_LAG_BYTES,
     LEADER_ROLES,
     SYNC_ROLES,
     PatroniApiError,
-    client_from_module,
     cluster_health,
     fail_from_error,
     is_paused,
     leader_name,
     member_lag,
-    patroni_common_argument_spec,
+    patroni_module,
 )
 
 
@@ -201,15 +198,12 @@ def normalize_member(m):
 
 
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         include_config=dict(type='bool', default=False),
         include_history=dict(type='bool', default=False),
         max_lag_bytes=dict(type='int', default=DEFAULT_MAX_LAG_BYTES),
         expected_members=dict(type='int'),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
 
     try:

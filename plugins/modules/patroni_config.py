@@ -41,8 +41,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details:
@@ -103,13 +101,11 @@ diff:
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     PatroniApiError,
-    client_from_module,
+    fail,
     fail_from_error,
-    patroni_common_argument_spec,
+    patroni_module,
     wait_until,
 )
 
@@ -191,19 +187,16 @@ def pending_restart_members(client, wait):
 
 
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         config=dict(type='dict', required=True),
         pending_restart_wait=dict(type='int', default=0),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
 
     try:
         before = client.get('/config')
         if not isinstance(before, dict):
-            module.fail_json(msg='unexpected answer to GET /config: %r' % (before,))
+            fail(module, 'unexpected answer to GET /config: %r' % (before,))
         patch = compute_patch(before, p['config'])
         result = dict(changed=bool(patch), patch=patch)
         if not patch or module.check_mode:

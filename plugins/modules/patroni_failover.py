@@ -12,8 +12,13 @@ short_description: Promote a Patroni replica when the cluster has no healthy lea
 version_added: 0.1.0
 description:
   - Performs a manual failover with C(POST /failover) on the Patroni REST API, promoting O(candidate).
-  - Meant for a cluster without a healthy leader. When a healthy leader exists the module refuses,
-    because M(pgha.cluster.patroni_switchover) is the safe way to move it, unless O(force=true).
+  - Meant for a cluster whose leader is down. While the leader's PostgreSQL may still run (any state but
+    C(stopped), C(crashed), C(start failed), C(restart failed) and the like, so C(starting), C(restarting) and
+    C(stopping) too) the module refuses, because M(pgha.cluster.patroni_switchover) is the safe way to move it,
+    unless O(force=true).
+  - Before promoting, checks what Patroni's manual failover does not - the candidate's lag must be known and
+    at most O(maximum_lag_bytes), and in synchronous mode (some member is a synchronous standby) the candidate
+    must be a synchronous standby. Each refusal names its override.
   - When O(candidate) already leads and is running, nothing is called and nothing changes.
 author:
   - pgha engineers (@pgha)
@@ -25,9 +30,16 @@ options:
     required: true
   force:
     description:
-      - Fail over even though a healthy leader exists.
+      - Fail over even though the leader may still run, the candidate lags or its lag is unknown, or it is not a
+        synchronous standby in synchronous mode. Writes the candidate has not received are lost.
     type: bool
     default: false
+  maximum_lag_bytes:
+    description:
+      - Refuse a candidate lagging more than this many bytes behind the last position the leader reported.
+      - The default is Patroni's own C(maximum_lag_on_failover), 1 MiB.
+    type: int
+    default: 1048576
   wait:
     description:
       - Wait until O(candidate) leads and is running.
@@ -42,8 +54,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details:
@@ -52,6 +62,9 @@ attributes:
     support: full
 notes:
   - Patroni's refusals are reported with its own reason in C(msg) and the HTTP status in C(status).
+  - When Patroni answers C(Failover status unknown) (HTTP 503), the module reads C(GET /cluster) until O(candidate)
+    leads, for at most O(wait_timeout) seconds.
+  - A failed run never reports a change; RV(leader) is the leader last read from the cluster.
 seealso:
   - module: pgha.cluster.patroni_switchover
   - module: pgha.cluster.patroni_cluster_info
@@ -92,85 +105,111 @@ diff:
   sample: {"before": {"leader": null}, "after": {"leader": "pg-node-2"}}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
+    DEFAULT_FAILOVER_MAX_LAG_BYTES,
+    SYNC_ROLES,
     PatroniApiError,
     blocking_timeout,
-    client_from_module,
+    current_state,
+    fail,
+    exit_with_leader_diff,
     fail_from_error,
+    fetch_cluster_or_fail,
     find_leader,
     find_member,
+    is_status_unknown,
     leader_name,
+    member_is_alive,
     member_is_up,
-    patroni_common_argument_spec,
+    member_lag,
+    patroni_module,
+    timeout_message,
     unknown_member_msg,
-    wait_until,
+    wait_for_leader,
 )
 
 
+def refusal(cluster, leader, candidate, p):
+    """Why promoting `candidate` could lose writes or split the cluster, or None."""
+    if p['force']:
+        return None
+    if leader is not None and member_is_alive(leader):
+        return ("leader %s is in state '%s', so its PostgreSQL may still accept writes; use "
+                "pgha.cluster.patroni_switchover, or force=true to fail over anyway"
+                % (leader.get('name'), leader.get('state')))
+    if leader is not None and leader is candidate:
+        return None
+    name = candidate.get('name')
+    lag = member_lag(candidate)
+    if lag is None:
+        return ('the lag of %s is unknown, so it may miss acknowledged writes; set force=true to promote it anyway'
+                % name)
+    if lag > p['maximum_lag_bytes']:
+        return ('%s lags %d bytes behind the leader (maximum_lag_bytes=%d); pick a closer replica, raise '
+                'maximum_lag_bytes, or set force=true to promote it anyway' % (name, lag, p['maximum_lag_bytes']))
+    sync = sorted(m.get('name') for m in cluster['members'] if m.get('role') in SYNC_ROLES)
+    if sync and candidate.get('role') not in SYNC_ROLES:
+        return ('the cluster is in synchronous mode and %s is not a synchronous standby (synchronous standbys: %s); '
+                'promote one of them, or set force=true to promote it anyway' % (name, ', '.join(sync)))
+    return None
+
+
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         candidate=dict(type='str', required=True),
         force=dict(type='bool', default=False),
+        maximum_lag_bytes=dict(type='int', default=DEFAULT_FAILOVER_MAX_LAG_BYTES),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=120),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
-    candidate = p['candidate']
+    name = p['candidate']
 
-    try:
-        cluster = client.fetch_cluster()
-    except PatroniApiError as e:
-        fail_from_error(module, e)
-    if find_member(cluster, candidate) is None:
-        module.fail_json(msg='candidate ' + unknown_member_msg(candidate, cluster))
+    cluster = fetch_cluster_or_fail(module, client)
+    candidate = find_member(cluster, name)
+    if candidate is None:
+        fail(module, 'candidate ' + unknown_member_msg(name, cluster))
     leader = find_leader(cluster)
     current = leader_name(cluster)
-    result = dict(changed=False, previous_leader=current, leader=current, candidate=candidate)
+    result = dict(changed=False, previous_leader=current, leader=current, candidate=name)
 
-    if leader is not None and current == candidate and member_is_up(leader):
-        result['message'] = '%s already leads the cluster' % candidate
+    if leader is not None and current == name and member_is_up(leader):
+        result['message'] = '%s already leads the cluster' % name
         module.exit_json(**result)
-    if leader is not None and member_is_up(leader) and not p['force']:
-        module.fail_json(msg='the cluster has a healthy leader (%s); use pgha.cluster.patroni_switchover, '
-                             'or force=true to fail over anyway' % current, **result)
+    why_not = refusal(cluster, leader, candidate, p)
+    if why_not:
+        fail(module, why_not, **result)
 
-    result['changed'] = True
-    if module._diff:
-        result['diff'] = dict(before=dict(leader=current), after=dict(leader=candidate))
     if module.check_mode:
-        result['message'] = 'would fail over to %s' % candidate
-        module.exit_json(**result)
+        result['message'] = 'would fail over to %s' % name
+        result['changed'] = True
+        exit_with_leader_diff(module, result, current, name)
 
     try:
-        answer = client.post('/failover', dict(candidate=candidate), timeout=blocking_timeout(p))
+        answer = client.post('/failover', dict(candidate=name), timeout=blocking_timeout(p))
     except PatroniApiError as e:
-        fail_from_error(module, e, **result)
+        if not is_status_unknown(e):
+            fail_from_error(module, e, **result)
+        # Patroni stopped waiting for its own failover: the outcome shows in /cluster.
+        answer = '%s leads; Patroni had answered: %s' % (name, e.body)
+        if wait_for_leader(client, name, p['wait_timeout'])[0] is None:
+            result['leader'] = leader_name(current_state(client) or {})
+            fail_from_error(module, PatroniApiError(
+                timeout_message('%s; %s does not lead' % (e, name), p['wait_timeout']),
+                status=e.status, body=e.body, endpoint=e.endpoint), **result)
     result['message'] = str(answer).strip() if answer else 'failover requested'
 
-    def candidate_leads():
-        c = client.fetch_cluster()
-        new = find_leader(c)
-        return c if new is not None and new.get('name') == candidate and member_is_up(new) else None
-
-    try:
-        if p['wait']:
-            cluster, error = wait_until(candidate_leads, p['wait_timeout'])
-            if cluster is None:
-                module.fail_json(msg='failover to %s requested, but it does not lead after %ss%s'
-                                 % (candidate, p['wait_timeout'], '; last error: %s' % error if error else ''), **result)
-        else:
-            cluster = client.fetch_cluster()
-    except PatroniApiError as e:
-        fail_from_error(module, e, **result)
+    if p['wait']:
+        cluster, error = wait_for_leader(client, name, p['wait_timeout'])
+        if cluster is None:
+            result['leader'] = leader_name(current_state(client) or {})
+            fail(module, timeout_message('failover to %s requested, but it does not lead' % name,
+                                         p['wait_timeout'], error), **result)
+    else:
+        cluster = fetch_cluster_or_fail(module, client, **result)
+    result['changed'] = True
     result['leader'] = leader_name(cluster)
-    if module._diff:
-        result['diff']['after'] = dict(leader=result['leader'])
-    module.exit_json(**result)
+    exit_with_leader_diff(module, result, current, result['leader'])
 
 
 if __name__ == '__main__':

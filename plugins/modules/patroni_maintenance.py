@@ -37,8 +37,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
   idempotent:
@@ -61,7 +59,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 paused:
-  description: Whether the cluster is paused at the end (predicted in check mode).
+  description:
+    - Whether the cluster is paused at the end (predicted in check mode).
+    - On failure, the state last read from the cluster, never the requested one.
   returned: always
   type: bool
   sample: true
@@ -77,53 +77,50 @@ diff:
   sample: {"before": {"paused": false}, "after": {"paused": true}}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     PatroniApiError,
-    client_from_module,
+    current_state,
+    fail,
     fail_from_error,
+    fetch_cluster_or_fail,
     is_paused,
-    patroni_common_argument_spec,
+    patroni_module,
+    timeout_message,
     wait_until,
 )
 
 
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         state=dict(type='str', choices=['paused', 'resumed'], required=True),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=60),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
     want = p['state'] == 'paused'
 
-    try:
-        before = is_paused(client.fetch_cluster())
-    except PatroniApiError as e:
-        fail_from_error(module, e)
-    result = dict(changed=before != want, paused=want, message='cluster %s' % p['state'])
-    if not result['changed']:
-        result['message'] = 'cluster already %s' % p['state']
-        module.exit_json(**result)
-    if module._diff:
-        result['diff'] = dict(before=dict(paused=before), after=dict(paused=want))
+    before = is_paused(fetch_cluster_or_fail(module, client))
+    if before == want:
+        module.exit_json(changed=False, paused=before, message='cluster already %s' % p['state'])
+    # Until Patroni confirms, the cluster is in the state we read, and a failure says so.
+    result = dict(changed=False, paused=before)
     if module.check_mode:
-        result['message'] = 'would set cluster %s' % p['state']
-        module.exit_json(**result)
-
-    try:
-        client.patch('/config', {'pause': want})
+        result.update(changed=True, paused=want, message='would set cluster %s' % p['state'])
+    else:
+        try:
+            client.patch('/config', {'pause': want})
+        except PatroniApiError as e:
+            fail_from_error(module, e, **result)
         if p['wait']:
             ok, error = wait_until(lambda: is_paused(client.fetch_cluster()) == want, p['wait_timeout'], interval=1.0)
             if not ok:
-                module.fail_json(msg='pause=%s was written but the cluster does not report it after %ss%s'
-                                 % (want, p['wait_timeout'], '; last error: %s' % error if error else ''), **result)
-    except PatroniApiError as e:
-        fail_from_error(module, e, **result)
+                now = current_state(client)
+                result['paused'] = is_paused(now) if now is not None else before
+                fail(module, timeout_message('pause=%s was written but the cluster does not report it' % want,
+                                             p['wait_timeout'], error), **result)
+        result.update(changed=True, paused=want, message='cluster %s' % p['state'])
+    if module._diff:
+        result['diff'] = dict(before=dict(paused=before), after=dict(paused=want))
     module.exit_json(**result)
 
 

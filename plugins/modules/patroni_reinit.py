@@ -14,7 +14,7 @@ description:
   - Reinitializes a replica with C(POST /reinitialize) sent to that member's own REST API. Patroni wipes its data
     directory and clones it again from the leader.
   - Refuses to act on the leader.
-  - This is an action, so it always reports a change.
+  - This is an action, so every successful run reports a change; a failed run reports none.
 author:
   - pgha engineers (@pgha)
 options:
@@ -50,8 +50,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
   idempotent:
@@ -88,17 +86,17 @@ message:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     LEADER_ROLES,
     PatroniApiError,
     blocking_timeout,
-    client_from_module,
+    fail,
     fail_from_error,
+    fetch_cluster_or_fail,
     find_member,
     member_base_url,
-    patroni_common_argument_spec,
+    patroni_module,
+    timeout_message,
     unknown_member_msg,
     wait_until,
 )
@@ -124,40 +122,33 @@ def wait_streaming(module, client, name):
 
 
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         member=dict(type='str', required=True),
         force=dict(type='bool', default=False),
         member_api_urls=dict(type='dict', default={}),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=600),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
     name = p['member']
 
-    try:
-        cluster = client.fetch_cluster()
-    except PatroniApiError as e:
-        fail_from_error(module, e)
+    cluster = fetch_cluster_or_fail(module, client)
     member = find_member(cluster, name)
     if member is None:
-        module.fail_json(msg=unknown_member_msg(name, cluster))
+        fail(module, unknown_member_msg(name, cluster))
     if member.get('role') in LEADER_ROLES:
-        module.fail_json(msg='%s is the leader and cannot be reinitialized; switch over first' % name)
-    result = dict(changed=True, member=name, state=member.get('state'))
+        fail(module, '%s is the leader and cannot be reinitialized; switch over first' % name)
+    result = dict(changed=False, member=name, state=member.get('state'))
     if module.check_mode:
-        result['message'] = 'would reinitialize %s' % name
+        result.update(changed=True, message='would reinitialize %s' % name)
         module.exit_json(**result)
 
     url = member_base_url(member, p['member_api_urls'])
     if not url:
-        module.fail_json(msg='member %s has no api_url; set member_api_urls' % name, **result)
+        fail(module, 'member %s has no api_url; set member_api_urls' % name, **result)
     try:
         answer = client.post('/reinitialize', {'force': p['force']}, endpoint=url, timeout=blocking_timeout(p))
     except PatroniApiError as e:
-        result['changed'] = False
         fail_from_error(module, e, **result)
     result['message'] = str(answer).strip() if answer else 'reinitialize started'
 
@@ -165,8 +156,9 @@ def main():
         ok, state, error = wait_streaming(module, client, name)
         result['state'] = state
         if not ok:
-            module.fail_json(msg='%s was reinitialized but is not streaming after %ss (state: %s)%s'
-                             % (name, p['wait_timeout'], state, '; last error: %s' % error if error else ''), **result)
+            fail(module, timeout_message('%s was reinitialized but is not streaming' % name, p['wait_timeout'], error,
+                                         'state: %s' % state), **result)
+    result['changed'] = True
     module.exit_json(**result)
 
 

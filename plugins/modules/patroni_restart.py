@@ -14,7 +14,10 @@ description:
   - Restarts PostgreSQL through Patroni with C(POST /restart) sent to each member's own REST API.
   - By default only members reporting C(pending_restart) are restarted, so running it again changes nothing.
   - Replicas are restarted one at a time, the leader last; after each restart the module waits until the
-    member is running (leader) or streaming (replica) again before going on.
+    member has really restarted and is running (leader) or streaming (replica) again before going on.
+  - C(GET /cluster) is the DCS copy of each member's state and can still show the state from before the restart,
+    so the module reads the member's own C(GET /patroni) and waits for a new C(postmaster_start_time). When that
+    cannot be read, it accepts C(GET /cluster) only after seeing the member in another state, or after 15 seconds.
 author:
   - pgha engineers (@pgha)
 options:
@@ -42,7 +45,7 @@ options:
     default: {}
   wait:
     description:
-      - Wait after each restart until the member is running or streaming again.
+      - Wait after each restart until the member runs a new postmaster and is running or streaming again.
     type: bool
     default: true
   wait_timeout:
@@ -54,8 +57,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
   idempotent:
@@ -84,7 +85,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 restarted:
-  description: Members restarted (or that would be in check mode), in order.
+  description:
+    - Members restarted (or that would be in check mode), in order.
+    - On failure, those restarted before the failure; a failed run reports no change.
   returned: always
   type: list
   elements: str
@@ -102,21 +105,27 @@ message:
   sample: restarted pg-node-2, pg-node-3, pg-node-1
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+import time
 
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     LEADER_ROLES,
     PatroniApiError,
     blocking_timeout,
-    client_from_module,
+    fail,
     fail_from_error,
+    fetch_cluster_or_fail,
     find_member,
     member_base_url,
     member_is_up,
-    patroni_common_argument_spec,
+    patroni_module,
+    timeout_message,
     unknown_member_msg,
     wait_until,
 )
+
+# Without the member's own status, a state in /cluster is trusted only after this long:
+# the DCS copy is refreshed once per HA loop (loop_wait, 10 s by default).
+SETTLE_SECONDS = 15
 
 
 def select_members(module, cluster):
@@ -125,7 +134,7 @@ def select_members(module, cluster):
     if p['member']:
         member = find_member(cluster, p['member'])
         if member is None:
-            module.fail_json(msg=unknown_member_msg(p['member'], cluster))
+            fail(module, unknown_member_msg(p['member'], cluster))
         members = [member]
     if p['pending_only'] and not p['force']:
         members = [m for m in members if m.get('pending_restart')]
@@ -133,18 +142,44 @@ def select_members(module, cluster):
     return sorted(members, key=lambda m: (m.get('role') in LEADER_ROLES, m.get('name') or ''))
 
 
-def wait_member_up(module, client, name):
-    def up():
-        member = find_member(client.fetch_cluster(), name)
-        return member is not None and member_is_up(member)
+def postmaster_start(client, url):
+    """postmaster_start_time from the member's own GET /patroni, or None when it cannot be read."""
+    try:
+        status = client.get('/patroni', endpoint=url)
+    except PatroniApiError:
+        return None
+    return status.get('postmaster_start_time') if isinstance(status, dict) else None
 
-    ok, error = wait_until(up, module.params['wait_timeout'])
-    return ok, error
+
+def runs_new_postmaster(client, url, old_start):
+    """The member's own status shows a postmaster started after old_start, running, and streaming if a replica."""
+    status = client.get('/patroni', endpoint=url)
+    if not isinstance(status, dict) or status.get('postmaster_start_time') in (None, old_start):
+        return False
+    if status.get('state') != 'running':
+        return False
+    return status.get('role') in LEADER_ROLES or status.get('replication_state') in (None, 'streaming')
+
+
+def wait_restarted(module, client, name, url, old_start):
+    started = time.monotonic()
+    seen = {'down': False}
+
+    def restarted():
+        if old_start and not runs_new_postmaster(client, url, old_start):
+            return False
+        member = find_member(client.fetch_cluster(), name)
+        if member is None or not member_is_up(member):
+            seen['down'] = True
+            return False
+        # With a new postmaster confirmed, an up state is current; without it, it may be the pre-restart one.
+        return bool(old_start) or seen['down'] or time.monotonic() - started >= SETTLE_SECONDS
+
+    return wait_until(restarted, module.params['wait_timeout'])
 
 
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         member=dict(type='str'),
         pending_only=dict(type='bool', default=True),
         force=dict(type='bool', default=False),
@@ -152,23 +187,18 @@ def main():
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=300),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
 
-    try:
-        cluster = client.fetch_cluster()
-    except PatroniApiError as e:
-        fail_from_error(module, e)
+    cluster = fetch_cluster_or_fail(module, client)
     targets = select_members(module, cluster)
-    result = dict(changed=bool(targets), restarted=[], pending_restart=[])
+    result = dict(changed=False, restarted=[], pending_restart=[])
     if not targets:
         result['pending_restart'] = [m.get('name') for m in cluster['members'] if m.get('pending_restart')]
         result['message'] = 'nothing to restart'
         module.exit_json(**result)
     if module.check_mode:
         result['restarted'] = [m.get('name') for m in targets]
-        result['message'] = 'would restart %s' % ', '.join(result['restarted'])
+        result.update(changed=True, message='would restart %s' % ', '.join(result['restarted']))
         module.exit_json(**result)
 
     body = {'restart_pending': True} if p['pending_only'] and not p['force'] else {}
@@ -176,24 +206,22 @@ def main():
         name = member.get('name')
         url = member_base_url(member, p['member_api_urls'])
         if not url:
-            module.fail_json(msg='member %s has no api_url; set member_api_urls' % name, **result)
+            fail(module, 'member %s has no api_url; set member_api_urls' % name, **result)
+        old_start = postmaster_start(client, url) if p['wait'] else None
         try:
             client.post('/restart', body, endpoint=url, timeout=blocking_timeout(p))
         except PatroniApiError as e:
             fail_from_error(module, e, **result)
         result['restarted'].append(name)
         if p['wait']:
-            ok, error = wait_member_up(module, client, name)
+            ok, error = wait_restarted(module, client, name, url, old_start)
             if not ok:
-                module.fail_json(msg='%s was restarted but is not running/streaming after %ss%s'
-                                 % (name, p['wait_timeout'], '; last error: %s' % error if error else ''), **result)
+                fail(module, timeout_message('%s was restarted but is not running/streaming' % name,
+                                             p['wait_timeout'], error), **result)
 
-    try:
-        cluster = client.fetch_cluster()
-    except PatroniApiError as e:
-        fail_from_error(module, e, **result)
+    cluster = fetch_cluster_or_fail(module, client, **result)
     result['pending_restart'] = [m.get('name') for m in cluster['members'] if m.get('pending_restart')]
-    result['message'] = 'restarted %s' % ', '.join(result['restarted'])
+    result.update(changed=True, message='restarted %s' % ', '.join(result['restarted']))
     module.exit_json(**result)
 
 

@@ -28,6 +28,8 @@ options:
   leader:
     description:
       - Current leader. When given, the switchover fails unless this member leads now.
+      - When O(candidate) already leads, nothing is called and nothing changes, whatever O(leader) says, so a
+        task naming both can run again after the switchover.
       - When omitted, the current leader is read from the cluster (Patroni 4 requires it in the request).
     type: str
   scheduled_at:
@@ -55,8 +57,6 @@ extends_documentation_fragment:
   - pgha.cluster.patroni
   - pgha.cluster.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details:
@@ -64,12 +64,16 @@ attributes:
   idempotent:
     support: partial
     details:
-      - Idempotent when O(candidate) is given. Without it, every run switches over to another replica.
+      - Idempotent when O(candidate) is given, with or without O(leader). Without it, every run switches over to
+        another replica.
 notes:
   - Patroni refuses a switchover for many reasons (no healthy candidate, leader mismatch, synchronous mode,
     maintenance mode, ...). The module fails with Patroni's own reason in C(msg) and the HTTP status in RV(status).
-  - When Patroni answers C(Switchover status unknown) (HTTP 503) the switchover may still complete; re-read the
-    cluster with M(pgha.cluster.patroni_cluster_info) before retrying.
+  - When Patroni answers C(Switchover status unknown) (HTTP 503, it stopped waiting while the switchover may still
+    be in progress), the module reads C(GET /cluster) until O(candidate) leads, for at most O(wait_timeout) seconds
+    and also with O(wait=false). It fails, reporting no change and the member that leads, only when the candidate
+    still does not lead by then.
+  - A failed run never reports a change; RV(leader) is the leader last read from the cluster.
 seealso:
   - module: pgha.cluster.patroni_failover
   - module: pgha.cluster.patroni_cluster_info
@@ -136,22 +140,26 @@ diff:
 
 from datetime import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.pgha.cluster.plugins.module_utils.patroni_api import (
+from ansible_collections.pgha.cluster.plugins.module_utils._patroni_api import (
     DEFAULT_MAX_LAG_BYTES,
     PatroniApiError,
     blocking_timeout,
-    client_from_module,
+    current_state,
+    fail,
+    exit_with_leader_diff,
     fail_from_error,
+    fetch_cluster_or_fail,
     find_leader,
     find_member,
+    is_status_unknown,
     leader_name,
     member_is_up,
-    patroni_common_argument_spec,
+    patroni_module,
     pick_best_replica,
     summarize_members,
+    timeout_message,
     unknown_member_msg,
+    wait_for_leader,
     wait_until,
 )
 
@@ -176,16 +184,16 @@ def choose_candidate(module, cluster, current_leader):
     p = module.params
     if p['candidate']:
         if find_member(cluster, p['candidate']) is None:
-            module.fail_json(msg='candidate ' + unknown_member_msg(p['candidate'], cluster), previous_leader=current_leader)
+            fail(module, 'candidate ' + unknown_member_msg(p['candidate'], cluster), previous_leader=current_leader)
         return p['candidate']
     best = pick_best_replica(cluster, p['max_lag_bytes'])
     if best is None:
-        module.fail_json(msg='no healthy replica to switch over to (members: %s)' % summarize_members(cluster),
-                         previous_leader=current_leader)
+        fail(module, 'no healthy replica to switch over to (members: %s)' % summarize_members(cluster),
+             previous_leader=current_leader)
     return best['name']
 
 
-def wait_for_new_leader(module, client, candidate, must_stream):
+def wait_for_new_leader(module, client, candidate, must_stream, result):
     def settled():
         cluster = client.fetch_cluster()
         leader = find_leader(cluster)
@@ -199,19 +207,30 @@ def wait_for_new_leader(module, client, candidate, must_stream):
 
     cluster, error = wait_until(settled, module.params['wait_timeout'])
     if cluster is None:
-        try:
-            now = summarize_members(client.fetch_cluster())
-        except PatroniApiError as e:
-            now = str(e)
-        module.fail_json(msg='switchover to %s requested, but after %ss the cluster has not settled: %s%s'
-                         % (candidate, module.params['wait_timeout'], now, '; last error: %s' % error if error else ''),
-                         candidate=candidate)
+        now = current_state(client)
+        if now is not None:
+            result['leader'] = leader_name(now)
+        fail(module, timeout_message('switchover to %s requested, but the cluster has not settled' % candidate,
+                                     module.params['wait_timeout'], error,
+                                     summarize_members(now) if now is not None else None), **result)
+    return cluster
+
+
+def outcome_of_unknown(module, client, error, candidate, result):
+    """Patroni stopped waiting for its own switchover (HTTP 503 "status unknown"); read /cluster until it is known."""
+    cluster, dummy = wait_for_leader(client, candidate, module.params['wait_timeout'])
+    if cluster is None:
+        now = current_state(client)
+        leader = leader_name(now) if now is not None else None
+        result['leader'] = leader
+        fail_from_error(module, PatroniApiError(
+            timeout_message('%s; %s still leads' % (error, leader or 'no member'), module.params['wait_timeout']),
+            status=error.status, body=error.body, endpoint=error.endpoint), **result)
     return cluster
 
 
 def main():
-    argument_spec = patroni_common_argument_spec()
-    argument_spec.update(
+    module, client = patroni_module(
         candidate=dict(type='str'),
         leader=dict(type='str'),
         scheduled_at=dict(type='str'),
@@ -219,42 +238,35 @@ def main():
         wait_timeout=dict(type='int', default=120),
         max_lag_bytes=dict(type='int', default=DEFAULT_MAX_LAG_BYTES),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_from_module(module)
     p = module.params
 
-    try:
-        cluster = client.fetch_cluster()
-    except PatroniApiError as e:
-        fail_from_error(module, e)
+    cluster = fetch_cluster_or_fail(module, client)
     current = leader_name(cluster)
     if current is None:
-        module.fail_json(msg='the cluster has no leader, a switchover is not possible; use pgha.cluster.patroni_failover '
-                             '(members: %s)' % summarize_members(cluster))
-    if p['leader'] and p['leader'] != current:
-        module.fail_json(msg='leader name does not match: expected %s, but %s leads the cluster' % (p['leader'], current),
-                         previous_leader=current, leader=current)
-    candidate = choose_candidate(module, cluster, current)
-
-    result = dict(changed=False, previous_leader=current, leader=current, candidate=candidate,
+        fail(module, 'the cluster has no leader, a switchover is not possible; use pgha.cluster.patroni_failover '
+                     '(members: %s)' % summarize_members(cluster))
+    result = dict(changed=False, previous_leader=current, leader=current, candidate=p['candidate'],
                   scheduled_at=p['scheduled_at'])
-    if module._diff:
-        result['diff'] = dict(before=dict(leader=current), after=dict(leader=candidate))
-
+    # The wanted leader already leading wins over a stale `leader`: that is the second run after a switchover.
+    if p['candidate'] and p['candidate'] == current:
+        result['message'] = '%s already leads the cluster' % current
+        module.exit_json(**result)
+    if p['leader'] and p['leader'] != current:
+        fail(module, 'leader name does not match: expected %s, but %s leads the cluster' % (p['leader'], current),
+             **result)
+    candidate = result['candidate'] = choose_candidate(module, cluster, current)
     if candidate == current:
         result['message'] = '%s already leads the cluster' % current
-        result.pop('diff', None)
         module.exit_json(**result)
     if p['scheduled_at'] and same_schedule(cluster.get('scheduled_switchover'), candidate, p['scheduled_at']):
         result['message'] = 'switchover to %s is already scheduled at %s' % (candidate, p['scheduled_at'])
-        result.pop('diff', None)
         module.exit_json(**result)
 
-    result['changed'] = True
     when = ' at %s' % p['scheduled_at'] if p['scheduled_at'] else ''
     if module.check_mode:
         result['message'] = 'would switch over from %s to %s%s' % (current, candidate, when)
-        module.exit_json(**result)
+        result['changed'] = True
+        exit_with_leader_diff(module, result, current, candidate)
 
     body = dict(leader=current, candidate=candidate)
     if p['scheduled_at']:
@@ -262,25 +274,27 @@ def main():
     # Healthy members before the switchover must be healthy after it; broken ones are not our doing.
     must_stream = [m.get('name') for m in cluster['members'] if member_is_up(m)]
     try:
-        status, answer = client.post_with_status('/switchover', body, timeout=blocking_timeout(p))
+        status, answer = client.request('POST', '/switchover', body, timeout=blocking_timeout(p))
     except PatroniApiError as e:
-        fail_from_error(module, e, previous_leader=current, leader=current, candidate=candidate)
+        if p['scheduled_at'] or not is_status_unknown(e):
+            fail_from_error(module, e, **result)
+        outcome_of_unknown(module, client, e, candidate, result)
+        status, answer = e.status, '%s leads; Patroni had answered: %s' % (candidate, e.body)
     result['message'] = str(answer).strip() if answer else 'switchover requested (HTTP %s)' % status
+    result['changed'] = True
 
     if status == 202 or p['scheduled_at']:
-        module.exit_json(**result)
+        exit_with_leader_diff(module, result, current, current)
 
     try:
         if p['wait']:
-            cluster = wait_for_new_leader(module, client, candidate, must_stream)
+            cluster = wait_for_new_leader(module, client, candidate, must_stream, result)
         else:
             cluster = client.fetch_cluster()
     except PatroniApiError as e:
-        fail_from_error(module, e, previous_leader=current, candidate=candidate)
+        fail_from_error(module, e, **result)
     result['leader'] = leader_name(cluster)
-    if module._diff:
-        result['diff']['after'] = dict(leader=result['leader'])
-    module.exit_json(**result)
+    exit_with_leader_diff(module, result, current, result['leader'])
 
 
 if __name__ == '__main__':

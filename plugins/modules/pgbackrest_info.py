@@ -8,13 +8,17 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: pgbackrest_info
-short_description: Report a pgBackRest stanza's backups and recovery window
+short_description: Report a pgBackRest stanza's backups, its recovery window and whether a restore target lies in it
 version_added: 0.1.0
 description:
   - Runs C(pgbackrest info --output=json) for one stanza and returns the raw report, one row per
     backup and a short text table.
-  - Computes the recovery window (from the end of the oldest backup to the end of the archive) and,
-    when a restore target is given, fails with that window when the target lies outside it.
+  - Computes the recovery window, from the end of the oldest backup to the end of the archive. The end of the
+    archive is when the newest archived WAL segment reached the repository (read with C(pgbackrest repo-ls)),
+    or the newest backup's stop when that is later; it is not "now".
+  - When O(require_backup), O(target_time) or O(target_lsn) is given, says in RV(target_error) why the stanza
+    cannot serve that restore, or V(null) when it can. The module itself fails only when pgBackRest fails or
+    prints something it cannot parse, so the caller decides what to assert.
 author:
   - pgha engineers (@pgha)
 options:
@@ -35,26 +39,31 @@ options:
     default: /usr/bin/pgbackrest
   require_backup:
     description:
-      - Fail unless the stanza has at least one backup and reports status C(ok).
+      - Report in RV(target_error) unless the stanza has at least one backup and reports status C(ok).
     type: bool
     default: false
   target_time:
     description:
       - A point-in-time restore target, for example V(2025-01-31 12:00:00+00).
       - Must carry a UTC offset, so that the comparison does not depend on any server's time zone.
-      - Fails when it is in the future or before the end of the oldest backup.
+      - Reported in RV(target_error) when it is in the future, after the end of the archive, or before the end of
+        the oldest backup.
     type: str
   target_lsn:
     description:
       - An LSN restore target, for example V(0/5000028).
-      - Fails when it is before the end of the oldest backup or after the end of the newest archived WAL segment.
+      - Reported in RV(target_error) when it is before the end of the oldest backup or after the end of the newest
+        archived WAL segment.
     type: str
 extends_documentation_fragment:
   - pgha.cluster.attributes
   - pgha.cluster.attributes.INFO_MODULE
 notes:
   - Run it where pgBackRest can read the repository, normally the repository host, as the repository owner.
-  - A named restore point cannot be checked here (pgBackRest does not list them); use O(require_backup).
+  - A named restore point cannot be checked here (pgBackRest does not list them).
+  - The end of the archive is an upper bound - a time target between the last commit in the newest archived
+    segment and the moment that segment was archived is not reachable either. A bounded C(archive_timeout)
+    keeps that gap short.
 '''
 
 EXAMPLES = r'''
@@ -69,10 +78,16 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ backups.table }}"
 
-- name: Refuse a restore target outside the recovery window
+- name: Check a restore target against the recovery window
   pgha.cluster.pgbackrest_info:
     stanza: pgha
     target_time: "2025-01-31 12:00:00+00"
+  register: window
+
+- name: Refuse a target outside it
+  ansible.builtin.assert:
+    that: window.target_error is none
+    fail_msg: "{{ window.target_error | default('', true) }}"
 '''
 
 RETURN = r'''
@@ -110,17 +125,27 @@ table:
   elements: str
 window:
   description:
-    - The recovery window. C(time_start)/C(lsn_start) are where the oldest backup became consistent;
-      C(lsn_end) is the end of the newest archived WAL segment; C(time_end) is now.
+    - The recovery window. C(time_start)/C(lsn_start) are where the oldest backup became consistent.
+    - C(lsn_end) is the end of the newest archived WAL segment. C(time_end) is when that segment reached the
+      repository, or the newest backup's stop when that is later; C(time_end_source) says which (V(archive) or
+      V(backup)).
   returned: success
   type: dict
   sample:
     time_start: "2025-01-31T01:00:09+00:00"
     time_end: "2025-02-01T09:12:00+00:00"
+    time_end_source: archive
     lsn_start: 0/5000138
     lsn_end: 0/A000000
     archive_min: "000000010000000000000005"
     archive_max: "00000002000000000000000A"
+target_error:
+  description:
+    - Why the stanza cannot serve the restore asked for with O(require_backup), O(target_time) or O(target_lsn),
+      with the window it found; V(null) when it can, or when none of them is given.
+  returned: success
+  type: str
+  sample: "target_time 2025-02-01T10:00:00+00:00 is after the end of the archive; recovery window: ..."
 '''
 
 import datetime
@@ -174,8 +199,8 @@ def epoch_to_iso(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat()
 
 
-def summarize(stanza_info, now):
-    """Rows, table and window of one stanza entry of `pgbackrest info --output=json`."""
+def backup_rows(stanza_info):
+    """One row per backup of a stanza entry of `pgbackrest info --output=json`, oldest first."""
     rows = []
     for backup in stanza_info.get('backup', []):
         ts = backup.get('timestamp', {})
@@ -198,24 +223,45 @@ def summarize(stanza_info, now):
             'error': bool(backup.get('error', False)),
         })
     rows.sort(key=lambda r: r['stop_epoch'] or 0)
+    return rows
 
-    archive_min = archive_max = None
+
+def newest_archive(stanza_info):
+    """(archive entry holding the newest segment, oldest segment name) across the stanza's archive ids."""
+    newest = None
+    oldest = None
     for archive in stanza_info.get('archive', []):
-        if archive.get('min') and (archive_min is None or archive['min'][8:] < archive_min[8:]):
-            archive_min = archive['min']
-        if archive.get('max') and (archive_max is None or archive['max'][8:] > archive_max[8:]):
-            archive_max = archive['max']
+        if archive.get('min') and (oldest is None or archive['min'][8:] < oldest[8:]):
+            oldest = archive['min']
+        if archive.get('max') and (newest is None or archive['max'][8:] > newest['max'][8:]):
+            newest = archive
+    return newest, oldest
 
+
+def recovery_window(rows, archive, archive_min, archive_pushed):
+    """The window from the oldest good backup's consistency point to the end of the archive.
+
+    archive_pushed is the epoch when the newest segment reached the repository, or None.
+    """
     good = [r for r in rows if not r['error']]
-    window = {
+    ends = [(r['stop_epoch'], 'backup') for r in good if r['stop_epoch'] is not None]
+    if archive_pushed is not None:
+        ends.append((archive_pushed, 'archive'))
+    # On a tie the backup's own stop explains the end best.
+    end = max(ends, key=lambda e: (e[0], e[1] == 'backup')) if ends else (None, None)
+    archive_max = archive['max'] if archive else None
+    return {
         'time_start': good[0]['stop'] if good else None,
-        'time_end': now.isoformat(),
+        'time_end': epoch_to_iso(end[0]) if end[0] is not None else None,
+        'time_end_source': end[1],
         'lsn_start': good[0]['lsn_stop'] if good else None,
         'lsn_end': int_to_lsn(segment_end_lsn(archive_max)) if archive_max else None,
         'archive_min': archive_min,
         'archive_max': archive_max,
     }
 
+
+def text_table(rows):
     table = ['%-26s %-5s %-19s %-19s %-12s %s' % ('label', 'type', 'start (UTC)', 'stop (UTC)', 'size', 'wal')]
     for r in rows:
         table.append('%-26s %-5s %-19s %-19s %-12s %s%s' % (
@@ -223,9 +269,7 @@ def summarize(stanza_info, now):
             (r['start'] or '')[:19].replace('T', ' '), (r['stop'] or '')[:19].replace('T', ' '),
             human_size(r['size']), '%s-%s' % (r['wal_start'], r['wal_stop']),
             ' (error)' if r['error'] else ''))
-    for r in rows:
-        del r['stop_epoch']
-    return rows, table, window
+    return table
 
 
 def human_size(size):
@@ -238,7 +282,7 @@ def human_size(size):
 
 
 def check_targets(window, now, target_time=None, target_lsn=None):
-    """Return an error message when a target lies outside the window, else None."""
+    """Return why a target lies outside the window, else None."""
     found = 'recovery window: %s .. %s (LSN %s .. %s)' % (
         window['time_start'], window['time_end'], window['lsn_start'], window['lsn_end'])
     if window['time_start'] is None:
@@ -252,6 +296,9 @@ def check_targets(window, now, target_time=None, target_lsn=None):
             return 'target_time %s is in the future; %s' % (target.isoformat(), found)
         if target < datetime.datetime.fromisoformat(window['time_start']):
             return 'target_time %s is before the end of the oldest backup; %s' % (target.isoformat(), found)
+        # Recovery that runs out of WAL before the target fails, after every member was stopped.
+        if target > datetime.datetime.fromisoformat(window['time_end']):
+            return 'target_time %s is after the end of the archive; %s' % (target.isoformat(), found)
     if target_lsn:
         try:
             target = lsn_to_int(target_lsn)
@@ -262,6 +309,31 @@ def check_targets(window, now, target_time=None, target_lsn=None):
         if window['lsn_end'] is None or target > lsn_to_int(window['lsn_end']):
             return 'target_lsn %s is past the end of the archive; %s' % (target_lsn, found)
     return None
+
+
+def run_json(module, argv, what):
+    """Run a pgbackrest command printing JSON; fail the module when it fails or prints no JSON."""
+    rc, out, err = module.run_command(argv)
+    if rc != 0:
+        module.fail_json(msg='pgbackrest %s failed (rc %d): %s' % (what, rc, (err or out).strip()), cmd=argv)
+    try:
+        return json.loads(out)
+    except ValueError as exc:
+        module.fail_json(msg='pgbackrest %s printed no JSON: %s' % (what, exc), stdout=out, cmd=argv)
+
+
+def segment_pushed(module, base, stanza, archive):
+    """Epoch when the newest segment of `archive` reached the repository, or None when it is not listed."""
+    segment = archive['max']
+    # --stanza too, so that repository options kept in the stanza's section apply.
+    argv = base + ['--stanza=%s' % stanza, '--repo=%s' % ((archive.get('database') or {}).get('repo-key') or 1),
+                   '--filter=^%s' % segment, '--output=json',
+                   'repo-ls', 'archive/%s/%s/%s' % (stanza, archive['id'], segment[:16])]
+    listing = run_json(module, argv, 'repo-ls')
+    times = [entry.get('time') for name, entry in (listing or {}).items()
+             if name.startswith(segment) and isinstance(entry, dict) and entry.get('type') == 'file']
+    times = [t for t in times if isinstance(t, int)]
+    return max(times) if times else None
 
 
 def main():
@@ -277,30 +349,30 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    cmd = [p['binary'], '--config=%s' % p['config'], '--stanza=%s' % p['stanza'], '--output=json', 'info']
-    rc, out, err = module.run_command(cmd)
-    if rc != 0:
-        module.fail_json(msg='pgbackrest info failed (rc %d): %s' % (rc, (err or out).strip()), cmd=cmd)
-    try:
-        report = json.loads(out)
-    except ValueError as exc:
-        module.fail_json(msg='pgbackrest info printed no JSON: %s' % exc, stdout=out)
-    entry = next((s for s in report if s.get('name') == p['stanza']), None)
+    base = [p['binary'], '--config=%s' % p['config']]
+    report = run_json(module, base + ['--stanza=%s' % p['stanza'], '--output=json', 'info'], 'info')
+    entry = next((s for s in report if isinstance(s, dict) and s.get('name') == p['stanza']), None) \
+        if isinstance(report, list) else None
     if entry is None:
         module.fail_json(msg='stanza %s is not in the pgbackrest info report' % p['stanza'])
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-    rows, table, window = summarize(entry, now)
-    result = dict(changed=False, info=entry, status=entry.get('status', {}), backups=rows, table=table, window=window)
+    rows = backup_rows(entry)
+    archive, archive_min = newest_archive(entry)
+    pushed = segment_pushed(module, base, p['stanza'], archive) if archive and archive.get('id') else None
+    window = recovery_window(rows, archive, archive_min, pushed)
+    status = entry.get('status', {})
 
+    target_error = None
     if p['require_backup'] or p['target_time'] or p['target_lsn']:
-        if result['status'].get('code') != 0 or not rows:
-            module.fail_json(msg='stanza %s has no usable backup: %s' % (
-                p['stanza'], result['status'].get('message')), **result)
-    error = check_targets(window, now, p['target_time'], p['target_lsn'])
-    if error and (p['target_time'] or p['target_lsn'] or p['require_backup']):
-        module.fail_json(msg=error, window=window, table=table)
-    module.exit_json(**result)
+        if status.get('code') != 0 or not rows:
+            target_error = 'stanza %s has no usable backup: %s' % (p['stanza'], status.get('message'))
+        else:
+            now = datetime.datetime.now(datetime.timezone.utc)
+            target_error = check_targets(window, now, p['target_time'], p['target_lsn'])
+    for r in rows:
+        del r['stop_epoch']
+    module.exit_json(changed=False, info=entry, status=status, backups=rows, table=text_table(rows), window=window,
+                     target_error=target_error)
 
 
 if __name__ == '__main__':

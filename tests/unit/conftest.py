@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures for the patroni_* module tests: injected module args, a fake clock and
-`requests` replaced by a URL-keyed table of canned answers. Nothing touches the network."""
+"""Fixtures for the module tests: injected module args, a fake clock and `requests`
+replaced by a URL-keyed table of canned answers. Nothing touches the network.
+The test doubles themselves live in helpers.py."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
@@ -13,104 +13,15 @@ from unittest import mock
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# .collections/ansible_collections/pgha/cluster is a symlink to the repository root.
-sys.path.insert(0, os.path.join(REPO, '.collections'))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# helpers.py sits beside this file; the collection is imported as ansible_collections.pgha.cluster
+# through .collections/ansible_collections/pgha/cluster, a symlink to the repository root.
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), '.collections'))
 
 import requests  # noqa: E402
-from ansible.module_utils import basic  # noqa: E402
 
-try:
-    from ansible.module_utils.testing import patch_module_args  # ansible-core >= 2.19
-except ImportError:  # pragma: no cover - older ansible-core
-    import contextlib
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        payload = json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}).encode()
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', payload):
-            yield
-
-N1 = 'http://10.0.0.11:8008'
-N2 = 'http://10.0.0.12:8008'
-N3 = 'http://10.0.0.13:8008'
-SECRET = 's3cr3t-Pa55word'
-
-
-class ModuleExit(Exception):
-    def __init__(self, result, failed):
-        super(ModuleExit, self).__init__(result)
-        self.result = result
-        self.failed = failed
-
-
-class FakeResponse(object):
-    def __init__(self, status, body='', content_type=None):
-        self.status_code = status
-        if isinstance(body, (dict, list)):
-            self.text = json.dumps(body)
-            self.headers = {'Content-Type': content_type or 'application/json'}
-        else:
-            self.text = body
-            self.headers = {'Content-Type': content_type or 'text/html'}
-        self.reason = {200: 'OK', 202: 'Accepted', 401: 'Unauthorized'}.get(status, 'Error')
-
-
-def member(name, role='replica', state='streaming', timeline=1, lag=0, base=None, **extra):
-    base = base or {'pg-node-1': N1, 'pg-node-2': N2, 'pg-node-3': N3}.get(name, 'http://10.0.0.99:8008')
-    m = dict(name=name, role=role, state=state, api_url=base + '/patroni', host=base.split('//')[1].split(':')[0],
-             port=5432, timeline=timeline)
-    if role not in ('leader', 'standby_leader'):
-        m.update(lag=lag, receive_lag=lag, replay_lag=lag)
-    m.update(extra)
-    return m
-
-
-def cluster(leader='pg-node-1', names=('pg-node-1', 'pg-node-2', 'pg-node-3'), **overrides):
-    """A healthy three-member cluster; overrides maps member name -> dict of field changes."""
-    members = []
-    for name in names:
-        if name == leader:
-            m = member(name, role='leader', state='running')
-        else:
-            m = member(name)
-        m.update(overrides.get(name.replace('-', '_'), {}))
-        members.append(m)
-    return {'members': members, 'scope': 'pgha'}
-
-
-class FakeApi(object):
-    """URL-keyed canned answers for requests.Session.request.
-
-    Each (method, url) holds a list of answers used in turn, the last one repeating.
-    An answer is a FakeResponse or an exception instance to raise.
-    """
-
-    def __init__(self):
-        self.routes = {}
-        self.calls = []
-
-    def add(self, method, url, *answers):
-        self.routes[(method.upper(), url)] = list(answers)
-
-    def json(self, method, url, *bodies, **kw):
-        self.add(method, url, *[FakeResponse(kw.get('status', 200), copy.deepcopy(b)) for b in bodies])
-
-    def cluster(self, *clusters, **kw):
-        self.json('GET', kw.get('url', N1) + '/cluster', *clusters)
-
-    def __call__(self, session, method, url, **kwargs):
-        self.calls.append(dict(method=method, url=url, json=kwargs.get('json'), kwargs=kwargs))
-        answers = self.routes.get((method.upper(), url))
-        if not answers:
-            raise requests.exceptions.ConnectionError('no canned answer for %s %s' % (method, url))
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def sent(self, method, path=None):
-        return [c for c in self.calls if c['method'] == method and (path is None or c['url'].endswith(path))]
+from helpers import N1, SECRET, FakeApi, FakeClock, run_main  # noqa: E402
 
 
 @pytest.fixture
@@ -118,17 +29,6 @@ def api():
     fake = FakeApi()
     with mock.patch.object(requests.Session, 'request', autospec=False, new=lambda s, m, u, **kw: fake(s, m, u, **kw)):
         yield fake
-
-
-class FakeClock(object):
-    def __init__(self):
-        self.now = 1000.0
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -142,26 +42,15 @@ def clock():
 def run_module():
     """run_module(module, args, check_mode=False, diff=False) -> (result, failed)."""
 
-    def _exit(**kwargs):
-        raise ModuleExit(kwargs, False)
-
-    def _fail(**kwargs):
-        raise ModuleExit(kwargs, True)
-
     def run(module, args, check_mode=False, diff=False):
         args = dict(args)
         if 'endpoints' not in args:
             args.setdefault('api_url', [N1])
         args['_ansible_check_mode'] = check_mode
         args['_ansible_diff'] = diff
-        with patch_module_args(args), \
-                mock.patch.object(basic.AnsibleModule, 'exit_json', side_effect=_exit), \
-                mock.patch.object(basic.AnsibleModule, 'fail_json', side_effect=_fail):
-            with pytest.raises(ModuleExit) as exc:
-                module.main()
-        result = exc.value.result
+        result, failed = run_main(module, args)
         # Whatever the outcome, the password must never come back to the user.
         assert SECRET not in json.dumps(result, default=str)
-        return result, exc.value.failed
+        return result, failed
 
     return run

@@ -7,7 +7,7 @@ import requests
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_cluster_info as mod
 
-from conftest import N1, N2, SECRET, FakeResponse, cluster
+from helpers import N1, N2, SECRET, FakeResponse, cluster
 
 
 def test_healthy_cluster(api, run_module):

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_config as mod
 
-from conftest import N1, FakeResponse, cluster
+from helpers import N1, FakeResponse, cluster
 
 CURRENT = {
     'ttl': 30,

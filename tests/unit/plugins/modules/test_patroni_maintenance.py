@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_maintenance as mod
 
-from conftest import N1, FakeResponse, cluster
+from helpers import N1, FakeResponse, cluster
 
 
 def paused():
@@ -60,3 +60,23 @@ def test_patch_refused(api, run_module):
     api.add('PATCH', N1 + '/config', FakeResponse(403, 'Access is denied'))
     result, failed = run_module(mod, dict(state='paused'))
     assert failed and result['status'] == 403 and 'Access is denied' in result['msg']
+
+
+# --- a failed call reports neither a change nor the requested state (issue 14.5) ---
+
+def test_wrong_password_reports_the_real_state(api, run_module):
+    api.cluster(cluster())
+    api.add('PATCH', N1 + '/config', FakeResponse(401, 'no auth header received'))
+    result, failed = run_module(mod, dict(state='paused'), diff=True)
+    assert failed and result['status'] == 401
+    assert result['changed'] is False and result['paused'] is False
+    assert 'check api_username/api_password' in result['msg']
+    assert result.get('message') != 'cluster paused'
+    assert 'diff' not in result
+
+
+def test_wait_timeout_reports_the_observed_state(api, run_module):
+    api.cluster(cluster())
+    api.json('PATCH', N1 + '/config', {'pause': True})
+    result, failed = run_module(mod, dict(state='paused', wait_timeout=5))
+    assert failed and result['changed'] is False and result['paused'] is False

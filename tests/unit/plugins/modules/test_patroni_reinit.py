@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_reinit as mod
 
-from conftest import N3, FakeResponse, cluster
+from helpers import N3, FakeResponse, cluster
 
 REBUILDING = cluster(pg_node_3={'state': 'creating replica', 'lag': 'unknown'})
 
@@ -68,3 +68,10 @@ def test_wait_timeout(api, run_module):
     api.add('POST', N3 + '/reinitialize', FakeResponse(200, 'reinitialize started'))
     result, failed = run_module(mod, dict(member='pg-node-3', wait_timeout=60))
     assert failed and "not streaming after 60s (state: creating replica)" in result['msg']
+
+
+def test_wait_timeout_reports_no_change(api, run_module):
+    api.cluster(cluster(), cluster(pg_node_3={'state': 'creating replica'}))
+    api.add('POST', N3 + '/reinitialize', FakeResponse(200, 'reinitialize started'))
+    result, failed = run_module(mod, dict(member='pg-node-3', wait_timeout=30))
+    assert failed and result['changed'] is False and result['state'] == 'creating replica'

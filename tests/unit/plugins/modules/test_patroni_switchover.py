@@ -8,7 +8,7 @@ import requests
 
 from ansible_collections.pgha.cluster.plugins.modules import patroni_switchover as mod
 
-from conftest import N1, N2, SECRET, FakeResponse, cluster
+from helpers import N1, N2, SECRET, FakeResponse, cluster
 
 BEFORE = cluster(leader='pg-node-1')
 AFTER = cluster(leader='pg-node-2')
@@ -177,3 +177,67 @@ def test_connection_lost_while_waiting_is_tolerated(api, run_module):
     api.add('POST', N1 + '/switchover', FakeResponse(200, 'Successfully switched over to "pg-node-2"'))
     result, failed = run_module(mod, dict(candidate='pg-node-2'))
     assert not failed and result['leader'] == 'pg-node-2'
+
+
+# --- leader and candidate together: the second run is a no-op (issue 14.5) ---
+
+def test_leader_and_candidate_when_candidate_already_leads_is_noop(api, run_module):
+    api.cluster(AFTER)
+    result, failed = run_module(mod, dict(leader='pg-node-1', candidate='pg-node-2'), diff=True)
+    assert not failed, result
+    assert result['changed'] is False and result['leader'] == 'pg-node-2'
+    assert 'already leads' in result['message']
+    assert not api.sent('POST')
+
+
+def test_leader_and_candidate_mismatch_still_refused(api, run_module):
+    api.cluster(cluster(leader='pg-node-3'))
+    result, failed = run_module(mod, dict(leader='pg-node-1', candidate='pg-node-2'))
+    assert failed and 'expected pg-node-1, but pg-node-3 leads' in result['msg']
+    assert not api.sent('POST')
+
+
+# --- Patroni's 503 "status unknown": poll GET /cluster for the outcome ---
+
+UNKNOWN = 'Switchover status unknown after 20 seconds; operation may still be in progress'
+
+
+def test_status_unknown_polls_until_candidate_leads(api, run_module):
+    api.cluster(BEFORE, BEFORE, BEFORE, SWITCHING, AFTER)
+    api.add('POST', N1 + '/switchover', FakeResponse(503, UNKNOWN))
+    result, failed = run_module(mod, dict(candidate='pg-node-2'), diff=True)
+    assert not failed, result
+    assert result['changed'] is True and result['leader'] == 'pg-node-2'
+    assert result['diff']['after'] == {'leader': 'pg-node-2'}
+    assert result['message'] == 'pg-node-2 leads; Patroni had answered: ' + UNKNOWN
+    assert len(api.sent('POST')) == 1
+
+
+def test_status_unknown_without_wait_still_learns_the_outcome(api, run_module):
+    api.cluster(BEFORE, BEFORE, SWITCHING)
+    api.add('POST', N1 + '/switchover', FakeResponse(503, UNKNOWN))
+    result, failed = run_module(mod, dict(candidate='pg-node-2', wait=False))
+    assert not failed, result
+    assert result['changed'] is True and result['leader'] == 'pg-node-2'
+
+
+def test_status_unknown_bounded_by_wait_timeout(api, run_module, clock):
+    api.cluster(BEFORE)
+    api.add('POST', N1 + '/switchover', FakeResponse(503, UNKNOWN))
+    start = clock.now
+    result, failed = run_module(mod, dict(candidate='pg-node-2', wait_timeout=30))
+    assert failed
+    assert result['changed'] is False and result['leader'] == 'pg-node-1'
+    assert result['status'] == 503 and UNKNOWN in result['msg']
+    assert 'pg-node-1 still leads after 30s' in result['msg']
+    assert len(api.sent('GET', '/cluster')) > 2
+    assert clock.now - start <= 30 + 2
+    assert len(api.sent('POST')) == 1
+
+
+def test_switchover_failed_is_not_polled(api, run_module):
+    api.cluster(BEFORE)
+    api.add('POST', N1 + '/switchover', FakeResponse(503, 'Switchover failed'))
+    result, failed = run_module(mod, dict(candidate='pg-node-2'))
+    assert failed and result['changed'] is False
+    assert len(api.sent('GET', '/cluster')) == 1

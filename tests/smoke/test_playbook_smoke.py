@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The modules run by ansible-playbook against a small fake Patroni on 127.0.0.1.
 
+An integration test, not a unit test: scripts/unit.sh runs it through pytest.ini's testpaths.
+
 The other tests call main() with requests mocked; this one goes through Ansible's
 real module packaging, argument handling, no_log masking and HTTP on loopback.
 """
@@ -19,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import REPO, SECRET
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SECRET = 's3cr3t-Pa55word'
 
 PLAYBOOK = r'''
 - hosts: localhost
@@ -86,11 +89,12 @@ PLAYBOOK = r'''
 '''
 
 
-class FakePatroni(object):
+class FakePatroni:
     def __init__(self):
         self.leader = 'n1'
         self.config = {'ttl': 30, 'loop_wait': 10, 'postgresql': {'parameters': {'max_connections': 100}}}
         self.pending = set()
+        self.restarts = 0
         self.lock = threading.Lock()
 
     def cluster(self, url):
@@ -144,6 +148,10 @@ def make_handler(state):
                     return self.reply(200, state.cluster(url))
                 if self.path == '/config':
                     return self.reply(200, state.config)
+                if self.path == '/patroni':
+                    # patroni_restart waits for a new postmaster_start_time after each restart.
+                    return self.reply(200, {'state': 'running', 'role': 'replica', 'replication_state': 'streaming',
+                                            'postmaster_start_time': '2026-12-01 10:00:%02d+00:00' % state.restarts})
             self.reply(404, 'not found')
 
         def do_PATCH(self):
@@ -176,6 +184,7 @@ def make_handler(state):
                     # Both fake members share one URL: restart clears one pending member per call.
                     if state.pending:
                         state.pending.discard(sorted(state.pending)[0])
+                    state.restarts += 1
                     return self.reply(200, 'restarted successfully')
             self.reply(404, 'not found')
 

@@ -5,7 +5,9 @@
 
 """Client for Patroni's REST API, shared by the pgha.cluster patroni_* modules.
 
-Private to this collection: the interface may change without notice.
+PRIVATE to the pgha.cluster collection (hence the leading underscore, as in community.docker):
+this is not a public API, and any name in it may change or go away in any release.
+Other collections and playbooks must not import it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import traceback
 
 from urllib.parse import urlsplit, urlunsplit
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -32,7 +34,13 @@ LEADER_ROLES = ('leader', 'standby_leader', 'master', 'primary')
 REPLICA_ROLES = ('replica', 'sync_standby', 'quorum_standby')
 SYNC_ROLES = ('sync_standby', 'quorum_standby')
 
+# Member states in which PostgreSQL is known not to run. Any other state of a leader
+# (running, starting, restarting, stopping, stop failed, ...) means it may still accept writes.
+DEAD_STATES = ('stopped', 'crashed', 'start failed', 'restart failed', 'initdb failed', 'custom bootstrap failed')
+
 DEFAULT_MAX_LAG_BYTES = 16 * 1024 * 1024
+# Patroni's own default for maximum_lag_on_failover.
+DEFAULT_FAILOVER_MAX_LAG_BYTES = 1024 * 1024
 
 AUTH_REFUSED_MSG = 'authentication refused by Patroni REST API (check api_username/api_password)'
 
@@ -55,7 +63,7 @@ class PatroniApiError(Exception):
     """Patroni answered, but not with success."""
 
     def __init__(self, message, status=None, body=None, endpoint=None, method=None, path=None):
-        super(PatroniApiError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.body = body
@@ -71,7 +79,7 @@ class PatroniConnectionError(PatroniApiError):
     """No endpoint could be reached; `errors` holds (endpoint, reason) pairs."""
 
     def __init__(self, message, errors=None, method=None, path=None):
-        super(PatroniConnectionError, self).__init__(message, method=method, path=path)
+        super().__init__(message, method=method, path=path)
         self.errors = errors or []
 
 
@@ -101,7 +109,7 @@ def _body_text(body):
     return str(body).strip()
 
 
-class PatroniClient(object):
+class PatroniClient:
     def __init__(self, endpoints, username=None, password=None, ca_path=None, client_cert=None,
                  client_key=None, validate_certs=True, timeout=10):
         if not HAS_REQUESTS:
@@ -124,7 +132,6 @@ class PatroniClient(object):
             self.cert = client_cert or None
         self.session = requests.Session()
         self.last_endpoint = None
-        self.last_status = None
 
     def _scrub(self, text):
         # requests' messages can echo URLs; a password given inside api_url must not leak.
@@ -134,7 +141,9 @@ class PatroniClient(object):
         return text
 
     def request(self, method, path, data=None, endpoint=None, expect_json=None, timeout=None):
-        """Send one request; on connection failure move on to the next endpoint.
+        """Send one request and return (status, body); on connection failure move on to the next endpoint.
+
+        Any HTTP status of 400 or more raises PatroniApiError carrying the status and Patroni's reason.
 
         A read timeout is retried elsewhere only for GET: a POST that timed out may
         already have been acted on, and repeating a switchover or restart is not safe.
@@ -205,25 +214,20 @@ class PatroniClient(object):
                     % (where, method, path, status, parse_error, snippet),
                     status=status, body=snippet, endpoint=where, method=method, path=path)
             body = text
-        self.last_status = status
-        return body
+        return status, body
 
+    # The verbs return the body alone; request() also gives the status.
     def get(self, path, endpoint=None, expect_json=True):
-        return self.request('GET', path, endpoint=endpoint, expect_json=expect_json)
+        return self.request('GET', path, endpoint=endpoint, expect_json=expect_json)[1]
 
     def post(self, path, data=None, endpoint=None, expect_json=None, timeout=None):
-        return self.request('POST', path, data=data, endpoint=endpoint, expect_json=expect_json, timeout=timeout)
-
-    def post_with_status(self, path, data=None, endpoint=None, timeout=None):
-        """POST returning (status, body): /switchover answers 200 when done and 202 when scheduled."""
-        body = self.request('POST', path, data=data, endpoint=endpoint, timeout=timeout)
-        return self.last_status, body
+        return self.request('POST', path, data=data, endpoint=endpoint, expect_json=expect_json, timeout=timeout)[1]
 
     def patch(self, path, data, endpoint=None, expect_json=True):
-        return self.request('PATCH', path, data=data, endpoint=endpoint, expect_json=expect_json)
+        return self.request('PATCH', path, data=data, endpoint=endpoint, expect_json=expect_json)[1]
 
     def delete(self, path, endpoint=None, expect_json=None):
-        return self.request('DELETE', path, endpoint=endpoint, expect_json=expect_json)
+        return self.request('DELETE', path, endpoint=endpoint, expect_json=expect_json)[1]
 
     def fetch_cluster(self):
         cluster = self.get('/cluster')
@@ -247,9 +251,53 @@ def client_from_module(module):
         module.fail_json(msg=str(e))
 
 
+def patroni_module(**options):
+    """The module with the shared connection options plus its own, and a client for it.
+
+    Every patroni_* module supports check mode.
+    """
+    argument_spec = patroni_common_argument_spec()
+    argument_spec.update(options)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    return module, client_from_module(module)
+
+
+def fetch_cluster_or_fail(module, client, **result):
+    """GET /cluster, or fail the module with Patroni's reason."""
+    try:
+        return client.fetch_cluster()
+    except PatroniApiError as e:
+        fail_from_error(module, e, **result)
+
+
+def fail(module, msg, **result):
+    """fail_json that never reports a change: a failed run must not claim it did what was asked."""
+    result['changed'] = False
+    module.fail_json(msg=msg, **result)
+
+
+def exit_with_leader_diff(module, result, before, after):
+    """exit_json, with the leader before and after as the diff when diff mode is on."""
+    if module._diff:
+        result['diff'] = dict(before=dict(leader=before), after=dict(leader=after))
+    module.exit_json(**result)
+
+
+def timeout_message(what, seconds, error=None, detail=None):
+    """'<what> after <seconds>s (<detail>); last error: <error>' for a wait that ran out."""
+    detail = ' (%s)' % detail if detail else ''
+    return '%s after %ss%s%s' % (what, seconds, detail, '; last error: %s' % error if error else '')
+
+
+def is_status_unknown(error):
+    """Patroni's 503 'Switchover/Failover status unknown': the operation may still complete."""
+    return isinstance(error, PatroniApiError) and error.status == 503 and 'status unknown' in str(error.body or '').lower()
+
+
 def fail_from_error(module, error, **result):
-    """fail_json with Patroni's own reason and status, never a traceback."""
+    """fail_json with Patroni's own reason and status, never a traceback, and never changed."""
     extra = dict(result)
+    extra['changed'] = False
     if isinstance(error, PatroniConnectionError):
         extra['endpoint_errors'] = [dict(endpoint=ep, error=err) for ep, err in error.errors]
     elif isinstance(error, PatroniApiError):
@@ -303,6 +351,11 @@ def member_lag(member):
 
 def _tag_true(value):
     return value is True or str(value).lower() in ('true', 'yes', 'on', '1')
+
+
+def member_is_alive(member):
+    """PostgreSQL may be running on this member: any state but a known dead one."""
+    return member.get('state') not in DEAD_STATES
 
 
 def member_is_up(member):
@@ -400,6 +453,24 @@ def cluster_health(cluster, max_lag_bytes=DEFAULT_MAX_LAG_BYTES, expected_member
     if expected_members is not None and len(members) < expected_members:
         reasons.append('cluster has %d members, expected %d' % (len(members), expected_members))
     return (not reasons, reasons)
+
+
+def wait_for_leader(client, name, timeout):
+    """Poll GET /cluster until `name` leads and is running; return (cluster, last_error), cluster None on timeout."""
+    def leads():
+        cluster = client.fetch_cluster()
+        leader = find_leader(cluster)
+        return cluster if leader is not None and leader.get('name') == name and member_is_up(leader) else None
+
+    return wait_until(leads, timeout)
+
+
+def current_state(client):
+    """The cluster as it is now, or None when it cannot be read (for failure reports)."""
+    try:
+        return client.fetch_cluster()
+    except PatroniApiError:
+        return None
 
 
 def wait_until(predicate, timeout, interval=2.0):
