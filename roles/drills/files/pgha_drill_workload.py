@@ -473,11 +473,13 @@ def verdict(res, rules):
     old = res["leader_before"]
     took = res["old_primary_writes_after_promotion"]
     if took["acknowledged"] or took["probes"]:
-        hazards.append("the old primary {0} took {1} acknowledged write(s) and {2} probe write(s) after "
-                       "another member was promoted".format(old, took["acknowledged"], took["probes"]))
+        (hazards if tolerated else failures).append(
+            "the old primary {0} took {1} acknowledged write(s) and {2} probe write(s) after another member "
+            "was promoted".format(old, took["acknowledged"], took["probes"]))
     lost_elsewhere = res["lost"] - (res["lost_by_path"].get("libpq", 0) if tolerated else 0)
     if res["lost"] and tolerated:
-        hazards.append("{0} acknowledged write(s) lost: {1}".format(res["lost"], res["lost_by_path"]))
+        hazards.append("{0} acknowledged write(s) lost ({1})".format(res["lost"], ", ".join(
+            "{0} on the {1} path".format(n, p) for p, n in sorted(res["lost_by_path"].items()))))
     if lost_elsewhere:
         failures.append("{0} acknowledged write(s) lost: {1}".format(
             res["lost"], ",".join(str(i) for i in res["lost_ids"])))

@@ -196,6 +196,7 @@ def test_old_primary_writes_after_the_promotion_are_counted(tmp_path):
     assert took['acknowledged'] >= 80
     assert res['split_brain']
     assert [f for f in res['failures'] if 'SPLIT BRAIN' in f]
+    assert [f for f in res['failures'] if 'old primary a took' in f]
 
 
 def test_async_freeze_reports_old_primary_writes_as_a_hazard_not_a_failure(tmp_path):
@@ -207,4 +208,17 @@ def test_async_freeze_reports_old_primary_writes_as_a_hazard_not_a_failure(tmp_p
                                 'expect_failover': True, 'addresses': ADDR,
                                 'old_primary_writes_are_a_hazard': True}, watch=watch, stop=35.05)
     assert res['failures'] == []
-    assert [h for h in res['hazards'] if 'a' in h and 'after' in h]
+    assert [h for h in res['hazards'] if 'old primary a took' in h]
+
+
+def test_async_freeze_still_fails_when_the_haproxy_path_lost_writes(tmp_path):
+    acks = _acks('libpq', 0, 35) + _acks('haproxy', 0, 35, first_id=1000)
+    run = {'acks': acks, 'errors': [], 'probes': [], 'cluster': [_watch(1.0, 'a', 1)], 'started': 0.0,
+           'stopped': 35.05}
+    cfg = {'members': [], 'paths': [{'name': 'libpq'}, {'name': 'haproxy'}]}
+    per_member = {'b': {'missing': [3, 1003], 'unacknowledged_present': 0}}
+    res = w.analyze(cfg, {'fault_time': 10.0, 'leader_before': 'a', 'old_primary_writes_are_a_hazard': True},
+                    run, per_member)
+    assert res['lost_by_path'] == {'libpq': 1, 'haproxy': 1}
+    assert [f for f in res['failures'] if 'lost' in f]
+    assert [h for h in res['hazards'] if '1 on the libpq path' in h]
