@@ -1,7 +1,8 @@
 # Copyright (c) pgha engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The drill workload's verdict logic: write downtime and split brain."""
+"""The drill workload's analysis: downtime per client path up to the stop, writes resuming,
+lost writes, split brain, leader changes and the verdict."""
 import importlib.util
 import os
 
