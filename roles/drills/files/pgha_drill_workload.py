@@ -307,38 +307,23 @@ def split_brain(acks, probes, by_addr):
     return found, sorted(set(k[0] for k in terms))
 
 
-def cmd_analyze(cfg, extra):
+def load_run(cfg):
+    """The run's logs, its start time and its stop time (the stop file's mtime)."""
     d = cfg["run_dir"]
-    acks = read_jsonl(os.path.join(d, "acks.jsonl"))
-    errors = read_jsonl(os.path.join(d, "errors.jsonl"))
-    probes = read_jsonl(os.path.join(d, "probes.jsonl"))
-    watch = read_jsonl(os.path.join(d, "cluster.jsonl"))
-    by_addr = dict((m["host"], m["name"]) for m in cfg["members"])
-    fault = extra.get("fault_time")
-    heal = extra.get("heal_time")
-    target = extra.get("target")
-    started = float(open(os.path.join(d, "started")).read()) if os.path.exists(os.path.join(d, "started")) else None
-    end = max([a["t"] for a in acks] + [w["t"] for w in watch] + [now() if not acks else 0])
-    res = {"acknowledged": len(acks), "errors": len(errors), "paths": {}}
+    run = dict((name, read_jsonl(os.path.join(d, name + ".jsonl"))) for name in ("acks", "errors", "probes", "cluster"))
+    started = os.path.join(d, "started")
+    run["started"] = float(open(started).read()) if os.path.exists(started) else None
+    # Downtime runs up to the moment the controller stopped the writers: a path that never
+    # acknowledged again after the fault was down all that time, not one interval.
+    stop = cfg.get("stop_file")
+    run["stopped"] = os.path.getmtime(stop) if stop and os.path.exists(stop) else None
+    return run
 
-    # Write downtime per client path: the longest gap between two acknowledged writes,
-    # counted from the first acknowledged write of the run to the last.
-    for p in cfg["paths"]:
-        ts = [a["t"] for a in acks if a["path"] == p["name"]]
-        if not ts:
-            res["paths"][p["name"]] = {"acknowledged": 0, "downtime_s": None}
-            continue
-        gap, at = longest_gap(ts, min(ts), max(ts))
-        res["paths"][p["name"]] = {"acknowledged": len(ts), "downtime_s": gap,
-                                   "gap_started_s_after_fault": round(at - fault, 3) if fault else None}
-    main = cfg["paths"][0]["name"]
-    res["downtime_s"] = res["paths"][main]["downtime_s"]
 
-    # Lost writes: acknowledged ids missing on any member, read straight from each member once
-    # it has replayed everything (retried until catch_up_timeout).
-    acked = set(a["id"] for a in acks)
+def read_back(cfg, acked):
+    """Acknowledged ids missing on each member, read straight from it once it has replayed
+    everything (retried until catch_up_timeout)."""
     deadline = now() + cfg.get("catch_up_timeout", 60)
-    per_member = {}
     while True:
         per_member = {}
         for m in cfg["members"]:
@@ -353,85 +338,204 @@ def cmd_analyze(cfg, extra):
             except Exception as e:
                 per_member[m["name"]] = {"error": str(e).strip()[:300], "missing": None}
         if all(v.get("missing") == [] for v in per_member.values()) or now() > deadline:
-            break
+            return per_member
         time.sleep(1)
+
+
+def path_gaps(acks, paths, stopped, fault, heal):
+    """Per client path: acknowledged writes, the longest stretch without one (from the path's
+    first acknowledgement up to the stop), and whether writes came back after the fault and
+    the heal."""
+    back_after = max(t for t in (fault, heal) if t) if (fault or heal) else None
+    out = {}
+    for p in paths:
+        ts = sorted(a["t"] for a in acks if a["path"] == p["name"])
+        if not ts:
+            out[p["name"]] = {"acknowledged": 0, "downtime_s": None, "gap_started_s_after_fault": None,
+                              "resumed": False}
+            continue
+        gap, at = longest_gap(ts, ts[0], max(ts[-1], stopped or ts[-1]))
+        out[p["name"]] = {"acknowledged": len(ts), "downtime_s": gap,
+                          "gap_started_s_after_fault": round(at - fault, 3) if fault else None,
+                          "resumed": back_after is None or ts[-1] > back_after}
+    return out
+
+
+def lost_writes(acks, per_member):
+    """Acknowledged writes missing anywhere, in total and per client path."""
     lost = set()
     for v in per_member.values():
         lost.update(v.get("missing") or [])
-    res["members"] = dict((k, {"missing": len(v["missing"]) if v.get("missing") is not None else None,
-                               "unacknowledged_present": v.get("unacknowledged_present"),
-                               "error": v.get("error")}) for k, v in per_member.items())
-    res["lost"] = len(lost)
-    res["lost_ids"] = sorted(lost)[:50]
-    res["unreadable_members"] = sorted(k for k, v in per_member.items() if v.get("missing") is None)
+    path_of = dict((a["id"], a["path"]) for a in acks)
+    by_path = {}
+    for i in lost:
+        by_path[path_of.get(i, "?")] = by_path.get(path_of.get(i, "?"), 0) + 1
+    return {
+        "members": dict((k, {"missing": len(v["missing"]) if v.get("missing") is not None else None,
+                             "unacknowledged_present": v.get("unacknowledged_present"),
+                             "error": v.get("error")}) for k, v in per_member.items()),
+        "lost": len(lost),
+        "lost_by_path": by_path,
+        "lost_ids": sorted(lost)[:50],
+        "unreadable_members": sorted(k for k, v in per_member.items() if v.get("missing") is None),
+    }
 
+
+def leader_changes(watch, fault, leader_before, outage_start):
+    """Leaders and timelines the watcher saw, and when another member first led after the fault
+    (counted from the outage start when writes stopped after the fault, since the controller's
+    fault time also holds Ansible's own overhead)."""
+    seen = [w for w in watch if w.get("leader")]
+
+    def tl(w):
+        return (w["members"].get(w["leader"]) or {}).get("timeline")
+    before = leader_before or (seen[0]["leader"] if seen else None)
+    sequence = []
+    for w in seen:
+        if not sequence or sequence[-1] != w["leader"]:
+            sequence.append(w["leader"])
+    new_leader_t = next((w["t"] for w in seen if fault and w["t"] >= fault and w["leader"] != before), None)
+    return {
+        "leader_before": before,
+        "leader_after": seen[-1]["leader"] if seen else None,
+        "timeline_before": tl(seen[0]) if seen else None,
+        "timeline_after": tl(seen[-1]) if seen else None,
+        "leader_sequence": sequence,
+        "new_leader_t": new_leader_t,
+        "new_leader_after_s": round(new_leader_t - (outage_start or fault), 3) if new_leader_t else None,
+    }
+
+
+def rejoin(watch, n_members, target, fault, ref):
+    """When the broken member streams again after ref (heal, new leader or fault), and when the
+    whole cluster does. The DCS may still show the old "streaming" state for a moment, so when
+    the watcher saw the member down after the fault, only a later "streaming" counts."""
+    res = {"rejoin_s": None, "all_streaming_after_s": None}
+    if not (target and ref):
+        return res
+    after_fault = [w for w in watch if fault and w["t"] >= fault]
+    down_t = next((w["t"] for w in after_fault if (w["members"].get(target) or {}).get("state") != "streaming"
+                   and w.get("leader") != target), None)
+    samples = [w for w in watch if w["t"] >= ref]
+    for w in samples:
+        if down_t is not None and w["t"] <= down_t:
+            continue
+        if (w["members"].get(target) or {}).get("state") == "streaming":
+            res["rejoin_s"] = round(w["t"] - ref, 3)
+            break
+    for w in samples:
+        ms = w["members"]
+        if w.get("leader") and len(ms) == n_members and all(
+                v.get("state") == "streaming" for k, v in ms.items() if k != w["leader"]):
+            res["all_streaming_after_s"] = round(w["t"] - ref, 3)
+            break
+    return res
+
+
+def old_primary_writes(acks, probes, by_addr, old, new_leader_t, fault):
+    """Writes the old leader took once another member had been promoted: acknowledged writes
+    of the client paths and accepted probes whose request started after the first write (or
+    the first sight) of the new primary."""
+    if not old or not fault:
+        return {"acknowledged": 0, "probes": 0, "since_s_after_fault": None}
+    others = [a["t"] for a in acks if a["t"] >= fault and by_addr.get(a["server"], a["server"]) != old]
+    others += [p["t"] for p in probes if p.get("accepted") and p["t"] >= fault and p["member"] != old]
+    starts = others + ([new_leader_t] if new_leader_t else [])
+    if not starts:
+        return {"acknowledged": 0, "probes": 0, "since_s_after_fault": None}
+    since = min(starts)
+    return {
+        "acknowledged": sum(1 for a in acks if by_addr.get(a["server"], a["server"]) == old and a["t0"] > since),
+        "probes": sum(1 for p in probes if p.get("accepted") and p["member"] == old and p["t0"] > since),
+        "since_s_after_fault": round(since - fault, 3),
+    }
+
+
+def verdict(res, rules):
+    """The checks the writer's own view decides, as (failures, hazards). rules: max_downtime_s
+    (for every client path alike), expect_failover (true, false or none), leader_before, and
+    old_primary_writes_are_a_hazard (asynchronous replication under a frozen Patroni: the
+    old primary's writes are reported, not judged; the HAProxy path must still lose nothing)."""
+    failures, hazards = [], []
+    bound = rules.get("max_downtime_s")
+    for name, p in sorted(res["paths"].items()):
+        if not p["acknowledged"]:
+            failures.append("no write acknowledged on the {0} path".format(name))
+            continue
+        if not p["resumed"]:
+            failures.append("writes on the {0} path never resumed after the fault".format(name))
+        if bound is not None and p["downtime_s"] > float(bound):
+            failures.append("write downtime on the {0} path {1} s above the bound of {2} s".format(
+                name, p["downtime_s"], bound))
+    if not res["acknowledged"]:
+        failures.append("no write was acknowledged at all")
+    tolerated = rules.get("old_primary_writes_are_a_hazard")
+    old = res["leader_before"]
+    took = res["old_primary_writes_after_promotion"]
+    if took["acknowledged"] or took["probes"]:
+        (hazards if tolerated else failures).append(
+            "the old primary {0} took {1} acknowledged write(s) and {2} probe write(s) after another member "
+            "was promoted".format(old, took["acknowledged"], took["probes"]))
+    lost_elsewhere = res["lost"] - (res["lost_by_path"].get("libpq", 0) if tolerated else 0)
+    if res["lost"] and tolerated:
+        hazards.append("{0} acknowledged write(s) lost ({1})".format(res["lost"], ", ".join(
+            "{0} on the {1} path".format(n, p) for p, n in sorted(res["lost_by_path"].items()))))
+    if lost_elsewhere:
+        failures.append("{0} acknowledged write(s) lost: {1}".format(
+            res["lost"], ",".join(str(i) for i in res["lost_ids"])))
+    if res["unreadable_members"]:
+        failures.append("could not read the writes back from " + ", ".join(res["unreadable_members"]))
+    brains = [b for b in res["split_brain_detail"] if not (tolerated and old in b["members"])]
+    if brains:
+        failures.append("SPLIT BRAIN: " + json.dumps(brains, sort_keys=True))
+    changed = len(res["leader_sequence"]) > 1 or (res["leader_after"] or old) != old
+    if rules.get("expect_failover") is True and (res["leader_after"] or old) == old:
+        failures.append("the leader did not change ({0})".format(old))
+    if rules.get("expect_failover") is False and changed:
+        failures.append("a failover happened where none should: " + " -> ".join(res["leader_sequence"]))
+    return failures, hazards
+
+
+def analyze(cfg, extra, run, per_member):
+    """The verdict's facts from a finished run: no I/O, so tests can feed it logs."""
+    acks, watch, probes = run["acks"], run["cluster"], run["probes"]
+    by_addr = dict((m["host"], m["name"]) for m in cfg["members"])
+    by_addr.update(extra.get("addresses") or {})
+    fault, heal = extra.get("fault_time"), extra.get("heal_time")
+    stopped = run["stopped"] or max([a["t"] for a in acks] + [w["t"] for w in watch] + [0])
+    res = {"acknowledged": len(acks), "errors": len(run["errors"])}
+    res["paths"] = path_gaps(acks, cfg["paths"], stopped, fault, heal)
+    main = cfg["paths"][0]["name"]
+    res["downtime_s"] = res["paths"][main]["downtime_s"]
+    res.update(lost_writes(acks, per_member))
     sb, writers = split_brain(acks, probes, by_addr)
     res["split_brain"] = bool(sb)
     res["split_brain_detail"] = sb
     res["members_that_accepted_writes"] = writers
 
-    # Leader, timeline and rejoin from the watcher's samples.
-    seen = [w for w in watch if w.get("leader")]
-    res["leader_before"] = extra.get("leader_before") or (seen[0]["leader"] if seen else None)
-    res["leader_after"] = seen[-1]["leader"] if seen else None
-
-    def tl(w):
-        m = w["members"].get(w["leader"]) or {}
-        return m.get("timeline")
-    res["timeline_before"] = tl(seen[0]) if seen else None
-    res["timeline_after"] = tl(seen[-1]) if seen else None
-    leaders = []
-    for w in seen:
-        if not leaders or leaders[-1] != w["leader"]:
-            leaders.append(w["leader"])
-    res["leader_sequence"] = leaders
-    # New leader: counted from the moment writes stopped (the start of the longest gap of the
-    # main path) when that came after the fault, since the controller's fault time also holds
-    # Ansible's own overhead (a switchover module call takes seconds before its POST).
-    res["new_leader_after_s"] = None
-    new_leader_t = None
+    # The outage started when the main path's writes stopped, if that came after the fault.
     outage_start = None
-    if fault:
-        ts = [a["t"] for a in acks if a["path"] == main]
-        if ts:
-            gap, at = longest_gap(ts, min(ts), max(ts))
-            outage_start = at if at >= fault - 1 else None
-        for w in seen:
-            if w["t"] >= fault and w["leader"] != res["leader_before"]:
-                new_leader_t = w["t"]
-                res["new_leader_after_s"] = round(w["t"] - (outage_start or fault), 3)
-                break
+    ts = [a["t"] for a in acks if a["path"] == main]
+    if fault and ts:
+        _, at = longest_gap(ts, min(ts), max(max(ts), stopped))
+        outage_start = at if at >= fault - 1 else None
     res["outage_started_s_after_fault"] = round(outage_start - fault, 3) if outage_start and fault else None
-    # Rejoin: the broken member streams again after the heal (or the fault). The DCS may
-    # still show the old "streaming" state for a moment, so when the watcher saw the
-    # member down after the fault, only a later "streaming" counts.
-    res["rejoin_s"] = None
-    res["all_streaming_after_s"] = None
-    ref = heal or new_leader_t or fault
-    if target and ref:
-        samples = [w for w in watch if w["t"] >= ref]
-        went_down = next((i for i, w in enumerate(w2 for w2 in watch if w2["t"] >= fault)
-                          if (w["members"].get(target) or {}).get("state") != "streaming"
-                          and w.get("leader") != target), None) if fault else None
-        for w in samples:
-            m = w["members"].get(target) or {}
-            if went_down is not None:
-                down_t = [w2 for w2 in watch if w2["t"] >= fault][went_down]["t"]
-                if w["t"] <= down_t:
-                    continue
-            if m.get("state") == "streaming":
-                res["rejoin_s"] = round(w["t"] - ref, 3)
-                break
-        # The whole cluster back: a running leader and every other member streaming.
-        for w in samples:
-            ms = w["members"]
-            if w.get("leader") and len(ms) == len(cfg["members"]) and all(
-                    v.get("state") == "streaming" for k, v in ms.items() if k != w["leader"]):
-                res["all_streaming_after_s"] = round(w["t"] - ref, 3)
-                break
-    res["run_seconds"] = round(end - started, 1) if started else None
-    res["last_errors"] = [e["error"] for e in errors[-3:]]
-    print(json.dumps(res, sort_keys=True))
+    leaders = leader_changes(watch, fault, extra.get("leader_before"), outage_start)
+    new_leader_t = leaders.pop("new_leader_t")
+    res.update(leaders)
+    res.update(rejoin(watch, len(cfg["members"]), extra.get("target"), fault, heal or new_leader_t or fault))
+    res["old_primary_writes_after_promotion"] = old_primary_writes(
+        acks, probes, by_addr, res["leader_before"], new_leader_t, fault)
+    res["failures"], res["hazards"] = verdict(res, extra)
+    res["run_seconds"] = round(stopped - run["started"], 1) if run["started"] else None
+    res["last_errors"] = [e["error"] for e in run["errors"][-3:]]
+    return res
+
+
+def cmd_analyze(cfg, extra):
+    run = load_run(cfg)
+    per_member = read_back(cfg, set(a["id"] for a in run["acks"]))
+    print(json.dumps(analyze(cfg, extra, run, per_member), sort_keys=True))
 
 
 def main():

@@ -1,7 +1,8 @@
 # Copyright (c) pgha engineers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The drill workload's verdict logic: write downtime and split brain."""
+"""The drill workload's analysis: downtime per client path up to the stop, writes resuming,
+lost writes, split brain, leader changes and the verdict."""
 import importlib.util
 import os
 
@@ -96,3 +97,129 @@ def test_writes_whose_order_is_uncertain_prove_nothing():
     acks = [tl_ack(1, 0, 1.0, '10.0.0.1', 1), tl_ack(2, 0.5, 0.6, '10.0.0.2', 2),
             tl_ack(3, 3.0, 3.1, '10.0.0.1', 1)]
     assert w.split_brain(acks, [], ADDR)[0] == []
+
+
+# --- The analysis as a whole: what users on each client path felt. --------------------------
+
+def _run(tmp_path, acks, extra, watch=(), probes=(), stop=None, paths=('libpq', 'haproxy')):
+    """Lay out a finished run (no members to read back) and analyse it."""
+    import json
+    d = tmp_path
+    (d / 'started').write_text('0.0')
+
+    def dump(name, rows):
+        (d / name).write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    dump('acks.jsonl', acks)
+    dump('errors.jsonl', [])
+    dump('probes.jsonl', list(probes))
+    dump('cluster.jsonl', list(watch))
+    if stop is not None:
+        (d / 'stop').write_text('')
+        os.utime(str(d / 'stop'), (stop, stop))
+    cfg = {'run_dir': str(d), 'stop_file': str(d / 'stop'), 'members': [],
+           'paths': [{'name': p, 'dsn': ''} for p in paths], 'catch_up_timeout': 0}
+    return w.analyze(cfg, extra, w.load_run(cfg), {})
+
+
+def _acks(path, start, end, server='10.0.0.1', step=0.1, first_id=0):
+    n = int(round((end - start) / step))
+    return [{'id': first_id + i, 't0': start + i * step - 0.01, 't': start + i * step, 'server': server,
+             'path': path, 'tl': 1} for i in range(n + 1)]
+
+
+def test_a_path_that_stops_at_the_fault_has_the_whole_outage_as_downtime(tmp_path):
+    # Writes stop at the fault (t=10) and never resume before the stop file (t=40):
+    # the user saw 30 s without a write, not one interval.
+    res = _run(tmp_path, _acks('libpq', 0, 10), {'fault_time': 10.0, 'heal_time': 20.0}, stop=40.0,
+               paths=('libpq',))
+    assert res['paths']['libpq']['downtime_s'] >= 29.9
+    assert res['downtime_s'] >= 29.9
+
+
+def test_a_path_that_never_resumes_after_the_heal_fails(tmp_path):
+    acks = _acks('libpq', 0, 40, first_id=0) + _acks('haproxy', 0, 10, first_id=1000)
+    res = _run(tmp_path, acks, {'fault_time': 10.0, 'heal_time': 20.0, 'max_downtime_s': 60}, stop=40.05)
+    why = ' '.join(res['failures'])
+    assert 'haproxy' in why and 'never resumed' in why
+    assert 'libpq' not in why
+
+
+def test_the_haproxy_path_is_held_to_the_same_bound(tmp_path):
+    # libpq is back after 1 s, HAProxy only after 20 s: above a bound of 5 s.
+    acks = (_acks('libpq', 0, 10) + _acks('libpq', 11, 40, first_id=500)
+            + _acks('haproxy', 0, 10, first_id=1000) + _acks('haproxy', 30, 40, first_id=2000))
+    res = _run(tmp_path, acks, {'fault_time': 10.0, 'heal_time': 12.0, 'max_downtime_s': 5}, stop=40.05)
+    assert res['paths']['haproxy']['downtime_s'] >= 19.9
+    assert [f for f in res['failures'] if 'haproxy' in f and 'bound' in f]
+    assert not [f for f in res['failures'] if 'libpq' in f]
+
+
+def test_a_path_without_any_acknowledged_write_fails(tmp_path):
+    res = _run(tmp_path, _acks('libpq', 0, 40), {'fault_time': 10.0}, stop=40.05)
+    assert [f for f in res['failures'] if 'haproxy' in f]
+
+
+def test_a_clean_run_has_no_failures(tmp_path):
+    acks = _acks('libpq', 0, 40) + _acks('haproxy', 0, 40, first_id=1000)
+    watch = [{'t': 1.0, 'leader': 'a', 'members': {'a': {'role': 'leader', 'state': 'running', 'timeline': 1}}}]
+    res = _run(tmp_path, acks, {'fault_time': 10.0, 'heal_time': 20.0, 'max_downtime_s': 5,
+                                'leader_before': 'a', 'expect_failover': False}, watch=watch, stop=40.05)
+    assert res['failures'] == []
+    assert res['paths']['libpq']['downtime_s'] < 0.2
+
+
+def _watch(t, leader, tl):
+    return {'t': t, 'leader': leader, 'members': {leader: {'role': 'leader', 'state': 'running', 'timeline': tl}}}
+
+
+def test_the_leader_must_change_or_stay_as_the_drill_expects(tmp_path):
+    acks = _acks('libpq', 0, 40)
+    watch = [_watch(1.0, 'a', 1), _watch(15.0, 'b', 2)]
+    moved = _run(tmp_path, acks, {'fault_time': 10.0, 'leader_before': 'a', 'expect_failover': False},
+                 watch=watch, stop=40.05, paths=('libpq',))
+    assert [f for f in moved['failures'] if 'failover happened' in f]
+    assert moved['new_leader_after_s'] is not None
+    kept = _run(tmp_path, acks, {'fault_time': 10.0, 'leader_before': 'a', 'expect_failover': True},
+                watch=[_watch(1.0, 'a', 1)], stop=40.05, paths=('libpq',))
+    assert [f for f in kept['failures'] if 'did not change' in f]
+
+
+def test_old_primary_writes_after_the_promotion_are_counted(tmp_path):
+    # a is frozen (Patroni) but its PostgreSQL keeps taking libpq writes on timeline 1 after b
+    # was promoted at t=20 on timeline 2; HAProxy moved to b.
+    acks = (_acks('libpq', 0, 30, server='10.0.0.1')
+            + [dict(a, tl=2) for a in _acks('haproxy', 21, 30, server='10.0.0.2', first_id=1000)])
+    cfg_members = ADDR
+    watch = [_watch(1.0, 'a', 1), _watch(20.5, 'b', 2)]
+    res = _run(tmp_path, acks, {'fault_time': 10.0, 'heal_time': 30.0, 'leader_before': 'a',
+                                'expect_failover': True, 'addresses': cfg_members}, watch=watch, stop=35.0)
+    took = res['old_primary_writes_after_promotion']
+    assert took['acknowledged'] >= 80
+    assert res['split_brain']
+    assert [f for f in res['failures'] if 'SPLIT BRAIN' in f]
+    assert [f for f in res['failures'] if 'old primary a took' in f]
+
+
+def test_async_freeze_reports_old_primary_writes_as_a_hazard_not_a_failure(tmp_path):
+    acks = (_acks('libpq', 0, 30, server='10.0.0.1')
+            + [dict(a, tl=2) for a in _acks('haproxy', 21, 35, server='10.0.0.2', first_id=1000)]
+            + [dict(a, tl=2) for a in _acks('libpq', 32, 35, server='10.0.0.2', first_id=2000)])
+    watch = [_watch(1.0, 'a', 1), _watch(20.5, 'b', 2)]
+    res = _run(tmp_path, acks, {'fault_time': 10.0, 'heal_time': 30.0, 'leader_before': 'a',
+                                'expect_failover': True, 'addresses': ADDR,
+                                'old_primary_writes_are_a_hazard': True}, watch=watch, stop=35.05)
+    assert res['failures'] == []
+    assert [h for h in res['hazards'] if 'old primary a took' in h]
+
+
+def test_async_freeze_still_fails_when_the_haproxy_path_lost_writes(tmp_path):
+    acks = _acks('libpq', 0, 35) + _acks('haproxy', 0, 35, first_id=1000)
+    run = {'acks': acks, 'errors': [], 'probes': [], 'cluster': [_watch(1.0, 'a', 1)], 'started': 0.0,
+           'stopped': 35.05}
+    cfg = {'members': [], 'paths': [{'name': 'libpq'}, {'name': 'haproxy'}]}
+    per_member = {'b': {'missing': [3, 1003], 'unacknowledged_present': 0}}
+    res = w.analyze(cfg, {'fault_time': 10.0, 'leader_before': 'a', 'old_primary_writes_are_a_hazard': True},
+                    run, per_member)
+    assert res['lost_by_path'] == {'libpq': 1, 'haproxy': 1}
+    assert [f for f in res['failures'] if 'lost' in f]
+    assert [h for h in res['hazards'] if '1 on the libpq path' in h]
