@@ -3,9 +3,10 @@
 # of a second, unchanged run. DESTROYS the lab's containers and data.
 #   scripts/bench_deploy.sh [extra ansible-playbook args, e.g. --tags preflight,etcd,patroni]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-# shellcheck disable=SC1091
-source .venv/bin/activate
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+cd "$PGHA_ROOT"
+ensure_venv
 inv=inventories/lab
 log_dir=${PGHA_BENCH_LOG_DIR:-.lab/bench}
 mkdir -p "$log_dir"

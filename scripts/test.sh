@@ -3,13 +3,16 @@
 #   lint      yamllint and ansible-lint (production profile)
 #   unit      pytest for plugins/
 #   sanity    ansible-test sanity for plugins/ and ansible-doc for every module
+#   collection  the built tarball installed into an empty collections path:
+#             ansible-doc of every module and role, a project playbook that
+#             imports pgha.cluster.site (scripts/collection.sh)
 #   molecule  the Molecule scenarios default, backup, failover, scale (real
 #             containers; PGHA_SCENARIOS="..." or arguments choose some)
 #
 #   scripts/test.sh            all tiers
-#   scripts/test.sh quick      lint, unit and sanity (no containers)
+#   scripts/test.sh quick      lint, unit, sanity and collection (no containers)
 #   scripts/test.sh molecule [scenario...]
-#   scripts/test.sh lint|unit|sanity
+#   scripts/test.sh lint|unit|sanity|collection
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -23,6 +26,7 @@ run_lint() {
 }
 run_unit() { say "tier unit"; "$PGHA_ROOT/scripts/unit.sh"; }
 run_sanity() { say "tier sanity"; "$PGHA_ROOT/scripts/sanity.sh"; }
+run_collection() { say "tier collection"; "$PGHA_ROOT/scripts/collection.sh"; }
 run_molecule() {
     ensure_docker; ensure_debootstrap
     # The default scenario drives a real browser against DBHub's Workbench.
@@ -49,12 +53,13 @@ run_molecule() {
 tier=${1:-all}
 shift || true
 case $tier in
-    all) run_lint; run_unit; run_sanity; run_molecule ;;
-    quick) run_lint; run_unit; run_sanity ;;
+    all) run_lint; run_unit; run_sanity; run_collection; run_molecule ;;
+    quick) run_lint; run_unit; run_sanity; run_collection ;;
     lint) run_lint ;;
     unit) run_unit ;;
     sanity) run_sanity ;;
+    collection) run_collection ;;
     molecule) run_molecule "$@" ;;
-    *) die "unknown tier '$tier': use all, quick, lint, unit, sanity or molecule" ;;
+    *) die "unknown tier '$tier': use all, quick, lint, unit, sanity, collection or molecule" ;;
 esac
 say "tests passed ($tier)"
