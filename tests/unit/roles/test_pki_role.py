@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 PLAYBOOK = r'''
 - hosts: localhost
