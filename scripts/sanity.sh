@@ -52,7 +52,7 @@ mkdir -p "$dest"
     | grep -zv '^\.collections/' \
     | grep -zvx '\.venv' \
     | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
-    | xargs -0 cp --parents -t "$dest"
+    | xargs -0 cp -P --parents -t "$dest"
 )
 (
   cd "$dest"
