@@ -34,7 +34,8 @@ def test_primary_source_follows_a_switchover(host):
     last = None
     while time.monotonic() < deadline:
         try:
-            last = mcp.execute_sql("primary", "SELECT pg_is_in_recovery(), host(inet_server_addr()) AS addr")
+            last = mcp.execute_sql("primary", "SELECT pg_is_in_recovery(), coalesce(host(inet_server_addr()), "
+                                   "split_part(current_setting('listen_addresses'), ',', 1)) AS addr")
             if last.get("success") and first_row(last)["pg_is_in_recovery"] is False:
                 break
         except requests.RequestException as exc:

@@ -35,6 +35,12 @@ try:
 except ImportError:  # analyze still reports why
     psycopg2 = None
 
+# The node that took a write. Through PgBouncer the session is on the server's Unix socket
+# and inet_server_addr() is NULL; the first listen address (Patroni's "<node address>,
+# 127.0.0.1") names the node then.
+SERVER_SQL = ("coalesce(host(inet_server_addr()), "
+              "split_part(current_setting('listen_addresses'), ',', 1))")
+
 # PostgreSQL's warning when a commit's synchronous-replication wait is cancelled: the row is
 # committed locally but the client must not count it as durable.
 SYNCREP_CANCEL = ("already committed locally", "canceling wait for synchronous replication")
@@ -110,7 +116,7 @@ def writer(cfg, path, counter, acks, errors, stop):
             with conn.cursor() as cur:
                 cur.execute(
                     "INSERT INTO {0} (run_id, id, path) VALUES (%s, %s, %s) "
-                    "RETURNING host(inet_server_addr()), inet_server_port(), {1}".format(table, TIMELINE_SQL),
+                    "RETURNING {1}, inet_server_port(), {2}".format(table, SERVER_SQL, TIMELINE_SQL),
                     (cfg["run_id"], wid, path["name"]))
                 server, port, tl = cur.fetchone()
             t1 = now()
@@ -283,6 +289,8 @@ def split_brain(acks, probes, by_addr):
     """
     terms = {}
     for a in acks:
+        if a["server"] is None:  # a session the server cannot place (none since SERVER_SQL)
+            continue
         terms.setdefault((by_addr.get(a["server"], a["server"]), a.get("tl")), []).append((a["t0"], a["t"]))
     for p in probes:
         if p.get("accepted"):

@@ -223,3 +223,21 @@ def test_async_freeze_still_fails_when_the_haproxy_path_lost_writes(tmp_path):
     assert res['lost_by_path'] == {'libpq': 1, 'haproxy': 1}
     assert [f for f in res['failures'] if 'lost' in f]
     assert [h for h in res['hazards'] if '1 on the libpq path' in h]
+
+
+def test_acks_without_a_server_address_are_analysed(tmp_path):
+    # Through PgBouncer the server sees a Unix-socket session: inet_server_addr()
+    # is NULL. Such writes must not crash the analysis (the failover scenario's
+    # HAProxy path did, once 5000 went through PgBouncer).
+    acks = _acks('libpq', 0, 40) + _acks('haproxy', 0, 40, server=None, first_id=1000)
+    watch = [{'t': 1.0, 'leader': 'a', 'members': {'a': {'role': 'leader', 'state': 'running', 'timeline': 1}}}]
+    res = _run(tmp_path, acks, {'fault_time': 10.0, 'heal_time': 20.0, 'max_downtime_s': 5,
+                                'leader_before': 'a', 'expect_failover': False}, watch=watch, stop=40.05)
+    assert res['failures'] == []
+    assert res['split_brain'] is False
+
+
+def test_the_writer_names_the_server_through_a_pooler():
+    # The node address comes from listen_addresses when the session is on a
+    # Unix socket (PgBouncer), from inet_server_addr() over TCP.
+    assert 'inet_server_addr()' in w.SERVER_SQL and 'listen_addresses' in w.SERVER_SQL
