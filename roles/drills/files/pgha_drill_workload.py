@@ -463,7 +463,9 @@ def verdict(res, rules):
     """The checks the writer's own view decides, as (failures, hazards). rules: max_downtime_s
     (for every client path alike), expect_failover (true, false or none), leader_before, and
     old_primary_writes_are_a_hazard (asynchronous replication under a frozen Patroni: the
-    old primary's writes are reported, not judged; the HAProxy path must still lose nothing)."""
+    old primary's writes are reported, not judged; the HAProxy path must still lose nothing),
+    old_primary_writes_reported_only (synchronous replication under a frozen Patroni: writes
+    of the old primary that raced the promotion are reported; losses still fail)."""
     failures, hazards = [], []
     bound = rules.get("max_downtime_s")
     for name, p in sorted(res["paths"].items()):
@@ -478,10 +480,14 @@ def verdict(res, rules):
     if not res["acknowledged"]:
         failures.append("no write was acknowledged at all")
     tolerated = rules.get("old_primary_writes_are_a_hazard")
+    # Synchronous replication under a frozen Patroni: a commit of the old primary may race the
+    # promotion (its sync standby acknowledged it just before being promoted). Such a write is
+    # reported; what users must never see, a lost write or a split brain, is still judged below.
+    reported_only = tolerated or rules.get("old_primary_writes_reported_only")
     old = res["leader_before"]
     took = res["old_primary_writes_after_promotion"]
     if took["acknowledged"] or took["probes"]:
-        (hazards if tolerated else failures).append(
+        (hazards if reported_only else failures).append(
             "the old primary {0} took {1} acknowledged write(s) and {2} probe write(s) after another member "
             "was promoted".format(old, took["acknowledged"], took["probes"]))
     lost_elsewhere = res["lost"] - (res["lost_by_path"].get("libpq", 0) if tolerated else 0)

@@ -241,3 +241,22 @@ def test_the_writer_names_the_server_through_a_pooler():
     # The node address comes from listen_addresses when the session is on a
     # Unix socket (PgBouncer), from inet_server_addr() over TCP.
     assert 'inet_server_addr()' in w.SERVER_SQL and 'listen_addresses' in w.SERVER_SQL
+
+
+def test_sync_freeze_judges_losses_and_reports_a_raced_old_primary_write(tmp_path):
+    # Synchronous mode under a frozen Patroni: a commit of the old primary that
+    # raced the promotion (acknowledged just after the new primary's first
+    # write, nothing lost) is reported; a lost write still fails.
+    acks = (_acks('libpq', 0, 30, server='10.0.0.1')
+            + [dict(a, tl=2) for a in _acks('libpq', 21, 35, server='10.0.0.2', first_id=2000)]
+            + _acks('haproxy', 21.05, 21.05, server='10.0.0.1', first_id=1000))
+    watch = [_watch(1.0, 'a', 1), _watch(20.5, 'b', 2)]
+    rules = {'fault_time': 10.0, 'heal_time': 30.0, 'leader_before': 'a', 'expect_failover': True,
+             'addresses': ADDR, 'old_primary_writes_reported_only': True}
+    res = _run(tmp_path, acks, rules, watch=watch, stop=35.05, paths=('libpq',))
+    assert not [f for f in res['failures'] if 'old primary' in f], res['failures']
+    assert [h for h in res['hazards'] if 'old primary a took' in h]
+    run = {'acks': acks, 'errors': [], 'probes': [], 'cluster': watch, 'started': 0.0, 'stopped': 35.05}
+    cfg = {'members': [], 'paths': [{'name': 'libpq'}]}
+    lost = w.analyze(cfg, rules, run, {'b': {'missing': [5], 'unacknowledged_present': 0}})
+    assert [f for f in lost['failures'] if 'lost' in f]
