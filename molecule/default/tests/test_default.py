@@ -11,6 +11,8 @@ import uuid
 import pytest
 import testinfra
 
+from labinfo import CONTAINERS
+
 INVENTORY = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
 NODES = ["pg-node-1", "pg-node-2", "pg-node-3"]
 APP_DB = "app"
@@ -25,11 +27,8 @@ def get(name):
 
 
 def container(name):
-    """The inventory's ansible_host is a template (lab name + host name) that
-    testinfra's docker shortcut does not render: ask Ansible for it once and
-    run commands through `docker exec` directly."""
-    rendered = get(name).ansible("ansible.builtin.debug", "msg={{ ansible_host }}", check=False)["msg"]
-    return testinfra.get_host("docker://" + rendered)
+    """Commands the tests run as root on a node, through `docker exec`."""
+    return testinfra.get_host("docker://" + CONTAINERS[name])
 
 
 @pytest.fixture(scope="module")
@@ -194,4 +193,5 @@ def test_no_postgresql_server_outside_patroni(hosts):
         postmasters = host.check_output("pgrep -x -P 1 postgres || true").split()
         assert len(postmasters) == 1, (name, postmasters)
         args = host.check_output("cat /proc/%s/cmdline", postmasters[0]).replace("\0", " ")
-        assert "-D /var/lib/pgha/postgresql/18/main " in args, (name, args)
+        # The production example's data directory (this scenario deploys it).
+        assert "-D /var/lib/postgresql/18/main " in args, (name, args)
