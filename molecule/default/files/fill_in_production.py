@@ -40,6 +40,10 @@ def fill_hosts(example, groups, plan):
     for group, body in example["all"]["children"].items():
         ours = groups.get(group, [])
         theirs = list((body or {}).get("hosts") or {})
+        if not ours:
+            # A group the scenario leaves out, as README allows.
+            body["hosts"] = {}
+            continue
         if len(theirs) != len(ours):
             raise SystemExit("group %s: the example has %d host(s), the scenario %d" % (group, len(theirs), len(ours)))
         for old, new in zip(theirs, ours):
@@ -49,7 +53,9 @@ def fill_hosts(example, groups, plan):
     for group, body in example["all"]["children"].items():
         new_hosts = {}
         for old, hostvars in (body.get("hosts") or {}).items():
-            name = renamed[old]
+            name = renamed.get(old)
+            if name is None:
+                continue
             if hostvars:
                 hostvars = dict(hostvars,
                                 ansible_host=hosts_by_name[name]["ansible_host"],
