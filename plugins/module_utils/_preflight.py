@@ -431,7 +431,7 @@ def rule_wal_space(cluster, facts, profiles):
         profile, params = _parameters(cluster, host, profiles)
         parts = [(n, parse_size(params.get(n, d))) for n, d in
                  (('max_wal_size', '1GB'), ('wal_keep_size', '0'), ('max_slot_wal_keep_size', '-1'))]
-        need = sum(size for _, size in parts if size)
+        need = sum(size for dummy, size in parts if size)
         free = int(mount['size_available'])
         if need > free:
             problems.append('%s has %s free on %s (holding %s) but the WAL limits let pg_wal grow to %s (%s): free '
