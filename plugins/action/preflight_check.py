@@ -178,10 +178,17 @@ class ActionModule(ActionBase):
             # Types first: rules between variables only mean something once each value is right.
             if not problems:
                 problems = _preflight.check_inventory(model)
+            # The host names members must resolve (members registered under a name, not an address).
+            result['names'] = sorted(_preflight.member_names(model))
         elif stage == 'hosts':
             facts = self.host_facts(task_vars)
+            resolved = {}
+            for host, lookup in (args.get('resolved') or {}).items():
+                # A skipped lookup (no names, or a host that may be down) says nothing.
+                for item in (lookup or {}).get('results', []):
+                    resolved.setdefault(host, {})[item['item']] = item.get('rc') == 0
             problems = _preflight.check_hosts(model, facts, tuning_profiles(), float(args['started']),
-                                              float(args['finished']), int(args.get('max_clock_skew', 5)))
+                                              float(args['finished']), int(args.get('max_clock_skew', 5)), resolved)
         elif stage == 'connection':
             problems = self.connection_problems(task_vars, args)
         else:

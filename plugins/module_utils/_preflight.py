@@ -460,10 +460,39 @@ def rule_clock_skew(facts, started, finished, max_skew):
     return problems
 
 
-def check_hosts(cluster, facts, profiles, started, finished, max_skew):
+_IPV4 = re.compile(r'^[0-9]{1,3}([.][0-9]{1,3}){3}$')
+
+
+def member_names(cluster):
+    """{name: host} of the members registered under a host name (patroni_address) rather than an address."""
+    names = {}
+    for host in _group(cluster, _patroni_group(cluster)):
+        address = _var(cluster, host, 'patroni_address') or _var(cluster, host, 'pgha_node_address')
+        if address and not _IPV4.match(str(address)):
+            names[str(address)] = host
+    return names
+
+
+def rule_names_resolve(cluster, resolved):
+    """Every member resolves the host names the others are registered under.
+
+    resolved: {member: {name: True when it resolves there}}.
+    """
+    problems = []
+    names = member_names(cluster)
+    for host in sorted(resolved):
+        for name, ok in sorted((resolved[host] or {}).items()):
+            if not ok:
+                problems.append("%s cannot resolve '%s' (patroni_address of %s): replication and Patroni's REST API "
+                                'would fail; add it to DNS or /etc/hosts on every member, or use the IP address.'
+                                % (host, name, names.get(name, 'a member')))
+    return problems
+
+
+def check_hosts(cluster, facts, profiles, started, finished, max_skew, resolved=None):
     """Every host-fact rule's refusals."""
     return (rule_memory(cluster, facts, profiles) + rule_wal_space(cluster, facts, profiles)
-            + rule_clock_skew(facts, started, finished, max_skew))
+            + rule_clock_skew(facts, started, finished, max_skew) + rule_names_resolve(cluster, resolved or {}))
 
 
 # --------------------------------------------------------------------------- connections

@@ -17,7 +17,8 @@ description:
     against replicas, etcd membership against Patroni, ports that collide on one host or disagree between roles,
     the request of a restore, a removal or a drill).
   - With O(stage=hosts), checks the facts the hosts of the play gathered (C(ansible_memtotal_mb) against the tuning
-    profile, C(ansible_mounts) against the WAL limits, C(ansible_date_time.epoch) against the controller's clock).
+    profile, C(ansible_mounts) against the WAL limits, C(ansible_date_time.epoch) against the controller's clock),
+    and that every member resolves the host names other members are registered under (O(resolved)).
   - With O(stage=connection), names each host of the play that could not be reached or used (no answer, no
     python3, sudo asking for a password) with its address, connection plugin and the likely fix.
   - Each refusal is one line naming the variable or host, its value and the fix. The rules live in the
@@ -62,6 +63,12 @@ options:
   finished:
     description: O(stage=hosts) only. The controller's clock (epoch seconds) after the hosts read theirs.
     type: float
+  resolved:
+    description:
+      - O(stage=hosts) only. Host name to the registered result of a loop of C(getent hosts) over the member names
+        O(stage=inputs) returned as RV(names).
+    type: dict
+    default: {}
   max_clock_skew:
     description: O(stage=hosts) only. Seconds a host's clock may differ from the controller's.
     type: int
@@ -82,6 +89,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+names:
+  description: O(stage=inputs) only. Host names members are registered under (patroni_address); each member must resolve them.
+  returned: when O(stage=inputs)
+  type: list
+  elements: str
 problems:
   description: The refusals, one line each (empty when every check passed).
   returned: always

@@ -292,3 +292,14 @@ def test_explain_connection(result, become, fix):
     line = pf.explain_connection('pg-node-1', '10.0.0.11', connection, 'ops', result, become=become)
     assert line.startswith('Cannot use pg-node-1 (address 10.0.0.11, connection %s, user ops): ' % connection)
     assert fix in line and '\n' not in line
+
+
+def test_member_names_resolve():
+    named = set_var(cluster(), ['pg-node-1'], patroni_address='db1.example')
+    assert pf.member_names(cluster()) == {}
+    assert pf.member_names(named) == {'db1.example': 'pg-node-1'}
+    assert pf.rule_names_resolve(named, {'pg-node-2': {'db1.example': True}, 'pg-node-3': {'db1.example': True}}) == []
+    refused = pf.rule_names_resolve(named, {'pg-node-2': {'db1.example': True}, 'pg-node-3': {'db1.example': False}})
+    assert refused == ["pg-node-3 cannot resolve 'db1.example' (patroni_address of pg-node-1): replication and "
+                       "Patroni's REST API would fail; add it to DNS or /etc/hosts on every member, or use the IP "
+                       'address.']
