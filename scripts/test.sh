@@ -2,6 +2,8 @@
 # The test suite. With no argument it runs every tier:
 #   lint      yamllint and ansible-lint (production profile)
 #   unit      pytest for plugins/
+#   preflight a table of bad inventories and extra vars through site.yml and the
+#             other playbooks, each refused by preflight (no containers)
 #   sanity    ansible-test sanity for plugins/ and ansible-doc for every module
 #   collection  the built tarball installed into an empty collections path:
 #             ansible-doc of every module and role, a project playbook that
@@ -12,9 +14,9 @@
 #             with the output on the terminal)
 #
 #   scripts/test.sh            all tiers
-#   scripts/test.sh quick      lint, unit, sanity and collection (no containers)
+#   scripts/test.sh quick      lint, unit, preflight, sanity and collection (no containers)
 #   scripts/test.sh molecule [scenario...]
-#   scripts/test.sh lint|unit|sanity|collection
+#   scripts/test.sh lint|unit|preflight|sanity|collection
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -27,6 +29,7 @@ run_lint() {
     ansible-lint --profile production
 }
 run_unit() { say "tier unit"; "$PGHA_ROOT/scripts/unit.sh"; }
+run_preflight() { say "tier preflight"; "$PGHA_ROOT/scripts/unit.sh" tests/preflight; }
 run_sanity() { say "tier sanity"; "$PGHA_ROOT/scripts/sanity.sh"; }
 run_collection() { say "tier collection"; "$PGHA_ROOT/scripts/collection.sh"; }
 run_molecule() {
@@ -102,13 +105,14 @@ run_scenarios_in_parallel() {
 tier=${1:-all}
 shift || true
 case $tier in
-    all) run_lint; run_unit; run_sanity; run_collection; run_molecule ;;
-    quick) run_lint; run_unit; run_sanity; run_collection ;;
+    all) run_lint; run_unit; run_preflight; run_sanity; run_collection; run_molecule ;;
+    quick) run_lint; run_unit; run_preflight; run_sanity; run_collection ;;
     lint) run_lint ;;
     unit) run_unit ;;
+    preflight) run_preflight ;;
     sanity) run_sanity ;;
     collection) run_collection ;;
     molecule) run_molecule "$@" ;;
-    *) die "unknown tier '$tier': use all, quick, lint, unit, sanity, collection or molecule" ;;
+    *) die "unknown tier '$tier': use all, quick, lint, unit, preflight, sanity, collection or molecule" ;;
 esac
 say "tests passed ($tier)"
