@@ -13,7 +13,7 @@ import subprocess
 import requests
 import yaml
 
-from labinfo import INV, INVENTORY, PATRONI, PROJECT
+from labinfo import CONTAINERS, INVENTORY, PATRONI, PROJECT
 
 # What the roles write; a change to any of them is a change to the cluster.
 CONFIG_FILES = [
@@ -30,23 +30,14 @@ CASES = [
     (["playbooks/rolling_restart.yml", "-e", "patroni_restapi_port=5432"],
      "Port 5432 on pg-node-1 is claimed by patroni_postgresql_port and patroni_restapi_port"),
     (["playbooks/site.yml", "-i", "@absent"],
-     "Cannot use pg-node-9 (address pgha-mol-default-absent-9, connection community.docker.docker)"),
+     "Cannot use pg-node-9 (address 172.28.20.19, connection ssh, user pgha-operator)"),
 ]
-
-
-def containers():
-    found = {}
-    for group in INV["children"].values():
-        for name, host in (group.get("hosts") or {}).items():
-            if host and host.get("ansible_host"):
-                found[name] = host["ansible_host"]
-    return found
 
 
 def snapshot():
     """Checksums of every configuration file on every host, and Patroni's view."""
     files = {}
-    for name, container in sorted(containers().items()):
+    for name, container in sorted(CONTAINERS.items()):
         out = subprocess.run(["docker", "exec", container, "sh", "-c",
                               "for f in %s; do [ -f $f ] && sha256sum $f; done; true" % " ".join(CONFIG_FILES)],
                              capture_output=True, text=True, timeout=60, check=True).stdout
@@ -70,10 +61,11 @@ def run(args, absent_inventory):
 
 
 def test_bad_input_changes_nothing(tmp_path):
-    # A fourth member whose host does not exist, layered over the scenario's inventory.
+    # A fourth member at an unused address of the scenario's own network,
+    # layered over its inventory.
     absent = tmp_path / "absent.yml"
     absent.write_text(yaml.safe_dump({"all": {"children": {"patroni": {"hosts": {"pg-node-9": {
-        "ansible_host": "pgha-mol-default-absent-9", "pgha_node_address": "172.28.20.19"}}}}}}))
+        "ansible_host": "172.28.20.19", "pgha_node_address": "172.28.20.19"}}}}}}))
     before = snapshot()
     assert before["files"]["pg-node-1"].count("/etc/") >= 3, before["files"]
     for args, message in CASES:
