@@ -6,8 +6,10 @@
 #   collection  the built tarball installed into an empty collections path:
 #             ansible-doc of every module and role, a project playbook that
 #             imports pgha.cluster.site (scripts/collection.sh)
-#   molecule  the Molecule scenarios default, backup, failover, scale (real
-#             containers; PGHA_SCENARIOS="..." or arguments choose some)
+#   molecule  the Molecule scenarios backup, scale, default, failover (real
+#             containers; PGHA_SCENARIOS="..." or arguments choose some;
+#             PGHA_MOLECULE_JOBS scenarios at a time, default 2, 1 = serial
+#             with the output on the terminal)
 #
 #   scripts/test.sh            all tiers
 #   scripts/test.sh quick      lint, unit, sanity and collection (no containers)
@@ -32,12 +34,25 @@ run_molecule() {
     # The default scenario drives a real browser against DBHub's Workbench.
     "$PGHA_ROOT/scripts/install_test_browser.sh" >/dev/null \
         || die "Chromium is missing: run scripts/install_test_browser.sh as root"
-    local scenarios=("$@") s start failed=()
+    # Build the lab image once, here: scenarios that start together would
+    # otherwise race to build the same image.
+    "$PGHA_ROOT/lab/image/build.sh" >/dev/null \
+        || die "the lab image did not build: see .lab/image-build.log"
+    local scenarios=("$@") jobs=${PGHA_MOLECULE_JOBS:-2}
     if [ ${#scenarios[@]} -eq 0 ]; then
-        # default first: it is the quickest proof that the cluster deploys.
-        read -r -a scenarios <<< "${PGHA_SCENARIOS:-default backup failover scale}"
+        # Longest first, so that two at a time finish close together.
+        read -r -a scenarios <<< "${PGHA_SCENARIOS:-backup scale default failover}"
     fi
-    for s in "${scenarios[@]}"; do
+    if [ "$jobs" -le 1 ] || [ ${#scenarios[@]} -eq 1 ]; then
+        run_scenarios_serially "${scenarios[@]}"
+    else
+        run_scenarios_in_parallel "$jobs" "${scenarios[@]}"
+    fi
+}
+
+run_scenarios_serially() {
+    local s start failed=()
+    for s in "$@"; do
         say "tier molecule: scenario $s"
         start=$(date +%s)
         if molecule test -s "$s"; then
@@ -47,6 +62,40 @@ run_molecule() {
             failed+=("$s")
         fi
     done
+    [ ${#failed[@]} -eq 0 ] || die "failed scenarios: ${failed[*]}"
+}
+
+# Scenarios are independent (own containers, network and Molecule state), and
+# each waits on containers more than it computes, so two at a time fit a
+# 2-core machine: about 36 minutes instead of 55 serially. Each writes its
+# own log; a failed one's tail is printed at the end, where CI shows it.
+run_scenarios_in_parallel() {
+    local jobs=$1; shift
+    local dir=$PGHA_ROOT/tests/output/molecule s failed=()
+    rm -rf "$dir"; mkdir -p "$dir"
+    say "tier molecule: $* ($jobs at a time; logs in tests/output/molecule/)"
+    for s in "$@"; do
+        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+        say "scenario $s started"
+        (
+            start=$(date +%s)
+            if molecule test -s "$s" >"$dir/$s.log" 2>&1; then
+                echo "passed in $(( $(date +%s) - start )) s" >"$dir/$s.status"
+            else
+                echo "FAILED after $(( $(date +%s) - start )) s" >"$dir/$s.status"
+            fi
+            say "scenario $s $(cat "$dir/$s.status")"
+        ) &
+    done
+    wait
+    for s in "$@"; do
+        grep -q '^passed' "$dir/$s.status" 2>/dev/null || failed+=("$s")
+    done
+    for s in "${failed[@]}"; do
+        say "---- the last 300 lines of scenario $s ($dir/$s.log) ----"
+        tail -n 300 "$dir/$s.log" >&2
+    done
+    for s in "$@"; do say "scenario $s $(cat "$dir/$s.status" 2>/dev/null || echo 'did not finish')"; done
     [ ${#failed[@]} -eq 0 ] || die "failed scenarios: ${failed[*]}"
 }
 

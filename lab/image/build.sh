@@ -20,8 +20,9 @@ mirror=${PGHA_LAB_MIRROR:-http://deb.debian.org/debian}
 base_image=${PGHA_LAB_BASE_IMAGE:-}
 log=${PGHA_LAB_BUILD_LOG:-$root/.lab/image-build.log}
 # A normal server's basics: the roles must not depend on anything a minbase
-# image lacks (dbus for hostnamectl, python3-apt for package facts).
-packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,iproute2,procps,nftables,iputils-ping,less,sudo,locales,gnupg
+# image lacks (dbus for hostnamectl, python3-apt for package facts), and an
+# SSH server with sudo, as a real host is reached.
+packages=systemd,systemd-sysv,dbus,python3,python3-apt,ca-certificates,iproute2,procps,nftables,iputils-ping,less,sudo,locales,gnupg,openssh-server
 
 die() { echo "pgha lab image: $*" >&2; exit 1; }
 
@@ -79,6 +80,16 @@ for unit in getty.target console-getty.service systemd-udevd.service systemd-ude
             systemd-ask-password-wall.path; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
+# Every container makes its own SSH host keys on its first boot: keys baked
+# into the image would be one key for every host.
+rm -f "$rootfs"/etc/ssh/ssh_host_*
+mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+cat > "$rootfs/etc/systemd/system/ssh.service.d/pgha-lab-host-keys.conf" <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
 echo 'en_US.UTF-8 UTF-8' > "$rootfs/etc/locale.gen"
 chroot "$rootfs" locale-gen >>"$log" 2>&1 || true
 : > "$rootfs/etc/machine-id"

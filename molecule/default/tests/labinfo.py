@@ -19,6 +19,11 @@ def inventory():
 INV = inventory()
 DBHUB_ADDRESS = INV["children"]["dbhub"]["hosts"]["dbhub-1"]["pgha_node_address"]
 PATRONI = {name: h["pgha_node_address"] for name, h in INV["children"]["patroni"]["hosts"].items()}
+# Each host's container, for `docker exec` from the controller (the scenario
+# itself reaches the hosts over SSH at their addresses).
+CONTAINERS = {name: h.get("pgha_lab_container", h.get("ansible_host"))
+              for group in INV["children"].values() for name, h in (group.get("hosts") or {}).items()
+              if h and "ansible_host" in h}
 DBHUB_URL = "http://%s:9090" % DBHUB_ADDRESS
 # Each member's Patroni REST API (role common's pgha_restapi_urls, as the lab
 # sets it), and the connection arguments of the pgha.cluster.patroni modules

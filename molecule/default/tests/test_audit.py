@@ -9,9 +9,8 @@ import uuid
 
 import pytest
 
-from labinfo import INV, PATRONI, leader
+from labinfo import CONTAINERS, PATRONI, leader
 
-CONTAINERS = {name: h["ansible_host"] for name, h in INV["children"]["patroni"]["hosts"].items()}
 PSQL = "/usr/lib/postgresql/18/bin/psql"
 
 

@@ -42,6 +42,29 @@ def test_haproxy_listens(host):
     assert not host.socket("tcp://0.0.0.0:7000").is_listening
 
 
+def test_replica_endpoints_check_replication_lag(host):
+    # A replica far behind (catching up after an outage) must leave 5001 and
+    # 5003: HAProxy asks Patroni GET /replica?lag=<bound>, not bare /replica.
+    cfg = host.file("/etc/haproxy/haproxy.cfg").content_string
+    checks = re.findall(r"^listen (\S+)\n(?:.*\n)*?\s+option httpchk GET (\S+)", cfg, re.M)
+    replica_checks = {name: path for name, path in checks if name.startswith("replicas")}
+    assert set(replica_checks) == {"replicas", "replicas_direct"}, checks
+    assert all(path == "/replica?lag=16MB" for path in replica_checks.values()), replica_checks
+    # Patroni takes the parameter: both replicas of the healthy cluster are
+    # served (a check path it refused would mark every replica down).
+    deadline = time.time() + 60
+    while True:
+        csv = host.check_output(
+            "python3 -c \"import urllib.request; "
+            "print(urllib.request.urlopen('http://127.0.0.1:7000/;csv').read().decode())\"")
+        rows = [line.split(",") for line in csv.splitlines() if line.startswith("replicas,")]
+        up = [row[1] for row in rows if row[1] not in ("FRONTEND", "BACKEND") and row[17] == "UP"]
+        if len(up) == 2 or time.time() > deadline:
+            break
+        time.sleep(2)
+    assert len(up) == 2, csv
+
+
 def test_dbhub_service(host):
     service = host.service("dbhub")
     assert service.is_running and service.is_enabled

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import testinfra
 
-from labinfo import API_ARGS
+from labinfo import API_ARGS, CONTAINERS
 
 INVENTORY = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
 NODES = ["pg-node-1", "pg-node-2", "pg-node-3"]
@@ -23,11 +23,8 @@ def get(name):
 
 
 def container(name):
-    """The inventory's ansible_host is a template (lab name + host name) that
-    testinfra's docker shortcut does not render: ask Ansible for it once and
-    run commands through `docker exec` directly."""
-    rendered = get(name).ansible("ansible.builtin.debug", "msg={{ ansible_host }}", check=False)["msg"]
-    return testinfra.get_host("docker://" + rendered)
+    """Commands the tests run as root on a node, through `docker exec`."""
+    return testinfra.get_host("docker://" + CONTAINERS[name])
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +160,11 @@ def test_vector_extension_items_table_and_index_everywhere(hosts):
                            "created_at|timestamp with time zone"], (name, columns)
         index = psql(host, "SELECT indexdef FROM pg_indexes WHERE tablename = 'items' "
                            "AND indexname = 'items_embedding_idx'", db=APP_DB).stdout.strip()
-        assert "USING ivfflat (embedding vector_cosine_ops)" in index, (name, index)
-        assert "lists='100'" in index, (name, index)
+        # hnsw, not ivfflat: the table is empty when the index is built, and
+        # ivfflat trains its centroids at build time (poor recall until a
+        # REINDEX after loading); hnsw has no training step.
+        assert "USING hnsw (embedding vector_cosine_ops)" in index, (name, index)
+        assert "m='16'" in index and "ef_construction='64'" in index, (name, index)
 
 
 def test_cosine_distance_query_runs_on_a_replica(replicas):
@@ -189,4 +189,5 @@ def test_no_postgresql_server_outside_patroni(hosts):
         postmasters = host.check_output("pgrep -x -P 1 postgres || true").split()
         assert len(postmasters) == 1, (name, postmasters)
         args = host.check_output("cat /proc/%s/cmdline", postmasters[0]).replace("\0", " ")
-        assert "-D /var/lib/pgha/postgresql/18/main " in args, (name, args)
+        # The production example's data directory (this scenario deploys it).
+        assert "-D /var/lib/postgresql/18/main " in args, (name, args)

@@ -12,10 +12,9 @@ import time
 
 import pytest
 
-from labinfo import DBHUB_ADDRESS, INV, PATRONI, leader, secret
+from labinfo import CONTAINERS, DBHUB_ADDRESS, PATRONI, leader, secret
 
 NODES = sorted(PATRONI)
-CONTAINERS = {name: h["ansible_host"] for name, h in INV["children"]["patroni"]["hosts"].items()}
 PSQL = "/usr/lib/postgresql/18/bin/psql"
 PGBENCH = "/usr/lib/postgresql/18/bin/pgbench"
 
