@@ -32,10 +32,7 @@ for p in $profiles; do
         *) die "unknown profile $p: use default or fast" ;;
     esac
     say "profile $p: $timing"
-    # shellcheck disable=SC2016  # Jinja, expanded by ansible
-    # From the first member (it carries python3-requests): the implicit localhost
-    # has no inventory_dir, which the lab's variables are built from.
-    ansible 'patroni[0]' "${args[@]}" -m pgha.cluster.patroni_config -a '{"api_url": "{{ groups.patroni | map(\"extract\", hostvars, \"pgha_node_address\") | map(\"regex_replace\", \"^(.*)$\", \"http://\\1:8008\") | list }}", "api_username": "{{ patroni_restapi_username | default(\"patroni\") }}", "api_password": "{{ patroni_restapi_password }}", "config": '"$timing"'}' \
+    ansible-playbook scripts/lib/timing_profile.yml "${args[@]}" -e '{"bench_timing": '"$timing"'}' \
         >"$out/config-$p.log" 2>&1 || die "could not apply profile $p (see $out/config-$p.log)"
     # Let every member pick up the new loop_wait before measuring.
     sleep 12

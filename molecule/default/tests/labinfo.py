@@ -25,6 +25,12 @@ CONTAINERS = {name: h.get("pgha_lab_container", h.get("ansible_host"))
               for group in INV["children"].values() for name, h in (group.get("hosts") or {}).items()
               if h and "ansible_host" in h}
 DBHUB_URL = "http://%s:9090" % DBHUB_ADDRESS
+# Each member's Patroni REST API (role common's pgha_restapi_urls, as the lab
+# sets it), and the connection arguments of the pgha.cluster.patroni modules
+# for an ad-hoc ansible call (the password is resolved by Ansible).
+RESTAPI_URLS = {name: "http://%s:8008" % address for name, address in PATRONI.items()}
+API_ARGS = "api_url={0} api_username=patroni api_password={{{{ patroni_restapi_password }}}}".format(
+    ",".join(RESTAPI_URLS.values()))
 
 
 def secret(name):
@@ -34,9 +40,9 @@ def secret(name):
 
 
 def cluster():
-    for address in PATRONI.values():
+    for url in RESTAPI_URLS.values():
         try:
-            return requests.get("http://%s:8008/cluster" % address, timeout=5).json()
+            return requests.get(url + "/cluster", timeout=5).json()
         except requests.RequestException:
             continue
     raise AssertionError("no Patroni member answered GET /cluster")

@@ -11,15 +11,11 @@ import uuid
 import pytest
 import testinfra
 
-from labinfo import CONTAINERS
+from labinfo import API_ARGS, CONTAINERS
 
 INVENTORY = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
 NODES = ["pg-node-1", "pg-node-2", "pg-node-3"]
 APP_DB = "app"
-API_ARGS = (
-    "api_url={urls} api_username=patroni "
-    "api_password={{{{ patroni_restapi_password }}}}"
-).format(urls=",".join("http://{{{{ hostvars['{0}'].pgha_node_address }}}}:8008".format(n) for n in NODES))
 
 
 def get(name):

@@ -8,12 +8,10 @@ import os
 import pytest
 import testinfra
 
+from labinfo import API_ARGS
+
 INVENTORY = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
 NODES = ["pg-node-1", "pg-node-2", "pg-node-3"]
-API_ARGS = (
-    "api_url={urls} api_username=patroni "
-    "api_password={{{{ patroni_restapi_password }}}}"
-).format(urls=",".join("http://{{{{ hostvars['{0}'].pgha_node_address }}}}:8008".format(n) for n in NODES))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import time
 import requests
 
 from mcp_client import McpClient, first_row
-from labinfo import DBHUB_URL, PATRONI, leader, secret
+from labinfo import DBHUB_URL, PATRONI, RESTAPI_URLS, leader, secret
 
 testinfra_hosts = ["dbhub-1"]
 
@@ -21,7 +21,7 @@ def test_primary_source_follows_a_switchover(host):
     pid_before = host.check_output("systemctl show -P MainPID dbhub")
     old = leader()
     resp = requests.post(
-        "http://%s:8008/switchover" % PATRONI[old],
+        RESTAPI_URLS[old] + "/switchover",
         json={"leader": old},
         auth=("patroni", secret("restapi")),
         timeout=60,
