@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite. With no argument it runs every tier:
-#   lint      yamllint and ansible-lint (production profile)
+#   lint      yamllint, ansible-lint (production profile), promtool on the alert rules
 #   unit      pytest for plugins/
 #   preflight a table of bad inventories and extra vars through site.yml and the
 #             other playbooks, each refused by preflight (no containers)
@@ -27,6 +27,8 @@ run_lint() {
     say "tier lint"
     yamllint -s .
     ansible-lint --profile production
+    # promtool check rules + promtool test rules (tests/alert_rules).
+    python3 "$PGHA_ROOT/tests/alert_rules/run.py"
 }
 run_unit() { say "tier unit"; "$PGHA_ROOT/scripts/unit.sh"; }
 run_preflight() { say "tier preflight"; "$PGHA_ROOT/scripts/unit.sh" tests/preflight; }
