@@ -110,6 +110,7 @@ backups:
       type: full
       start: "2025-01-31T01:00:02+00:00"
       stop: "2025-01-31T01:00:09+00:00"
+      stop_epoch: 1738285209
       lsn_start: 0/5000028
       lsn_stop: 0/5000138
       wal_start: "000000010000000000000005"
@@ -369,8 +370,6 @@ def main():
         else:
             now = datetime.datetime.now(datetime.timezone.utc)
             target_error = check_targets(window, now, p['target_time'], p['target_lsn'])
-    for r in rows:
-        del r['stop_epoch']
     module.exit_json(changed=False, info=entry, status=status, backups=rows, table=text_table(rows), window=window,
                      target_error=target_error)
 
